@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+#   make            build the module for every supported kernel, libswprof, swctl, selftests
+#   make demo       set up, build, profile a sample workload in a VM, write a flame graph
+#   make check      set up, build, run host tests and VM selftests on every kernel
+#   make bench      set up, build, run the benchmarks (ratios against perf, bpftrace...)
+#
+#   make kmod KERNELS="6.1.0-56-amd64"   restrict to some kernels
+#   make module KDIR=/path/to/build      one in-place build (what DKMS runs)
+
+SWPROF_VERSION := $(shell cat VERSION)
+KERNELS ?= $(shell tools/kernels)
+BUILD := $(CURDIR)/build
+export SWPROF_VERSION BUILD
+
+KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/probes/*) kmod/configure \
+	     include/uapi/linux/swprof.h VERSION
+
+.PHONY: all kmod userspace selftests check demo bench clean module setup \
+	$(addprefix kmod-,$(KERNELS))
+
+all: kmod userspace selftests
+
+setup:
+	@tools/setup
+
+# One copy of the module sources per kernel so that builds never mix.
+kmod: $(foreach k,$(KERNELS),$(BUILD)/kmod/$(k)/swprof.ko)
+
+$(BUILD)/kmod/%/swprof.ko: $(KMOD_SRCS)
+	@mkdir -p $(BUILD)/kmod/$*
+	@cp -r --parents $(KMOD_SRCS) $(BUILD)/kmod/$*/
+	@cp Makefile $(BUILD)/kmod/$*/Makefile
+	$(MAKE) -C $(BUILD)/kmod/$* module KDIR=/lib/modules/$*/build SWPROF_VERSION=$(SWPROF_VERSION)
+
+# In-place build against KDIR; DKMS calls this with its kernel_source_dir.
+module:
+	@test -n "$(KDIR)" || { echo "make module: set KDIR=<kernel build dir>" >&2; exit 1; }
+	@kmod/configure "$(KDIR)" "$(CURDIR)/kmod/generated"
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" SWPROF_VERSION=$(SWPROF_VERSION) modules
+	@kmod/check-symbols "$(KDIR)" "$(CURDIR)/swprof.ko"
+
+userspace:
+	@$(MAKE) -f userspace/Makefile
+
+selftests: userspace
+	@$(MAKE) -C selftests
+
+check: setup
+	@$(MAKE) --no-print-directory all
+	@tools/check
+
+demo: setup
+	@$(MAKE) --no-print-directory all
+	@tools/demo
+
+bench: setup
+	@$(MAKE) --no-print-directory all
+	@tools/bench/run
+
+clean:
+	rm -rf build kmod/generated *.o *.ko *.mod *.mod.c modules.order Module.symvers .*.cmd kmod/.*.cmd kmod/*.o

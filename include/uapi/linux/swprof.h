@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * swprof: sample the stacks of registered threads into per-thread rings.
+ *
+ * This header is the only contract between swprof.ko and userspace.
+ * See docs/uapi.md for the full description; the rules in short:
+ *
+ *  - Every ioctl argument is a struct whose first field is its size in
+ *    bytes.  The kernel accepts smaller (older) structs, zero-filling the
+ *    missing tail, and larger (newer) ones only if the extra bytes are
+ *    zero, else E2BIG.  Unknown flag bits, unknown enum values and non-zero
+ *    reserved fields are EINVAL; unknown commands are ENOTTY.
+ *  - Output structs are written up to the size the caller passed.
+ *  - Pointers are carried as __u64.  All integers are native-endian.
+ *
+ * Records in a ring are 8-byte aligned and start with struct swprof_rec.
+ */
+#ifndef _UAPI_LINUX_SWPROF_H
+#define _UAPI_LINUX_SWPROF_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define SWPROF_DEVICE		"/dev/swprof"
+
+#define SWPROF_API_MAJOR	1
+#define SWPROF_API_MINOR	0
+
+/* Ring format version, in struct swprof_ring_header.version. */
+#define SWPROF_RING_VERSION	1
+
+/* Feature bits reported by SWPROF_IOC_VERSION. */
+#define SWPROF_FEAT_MODE_CPU	(1ULL << 0)	/* SWPROF_MODE_CPU */
+#define SWPROF_FEAT_KSTACK	(1ULL << 1)	/* kernel stacks (privileged) */
+#define SWPROF_FEAT_USTACK_FP	(1ULL << 2)	/* user stacks, frame pointers */
+#define SWPROF_FEAT_RAW_STACK	(1ULL << 3)	/* raw user stack + regs */
+#define SWPROF_FEAT_COST_STATS	(1ULL << 4)	/* per-sample cost histogram */
+#define SWPROF_FEAT_MODE_OFFCPU	(1ULL << 5)	/* SWPROF_MODE_OFFCPU */
+#define SWPROF_FEAT_MODE_WALL	(1ULL << 6)	/* SWPROF_MODE_WALL */
+
+/* Limits, also reported by SWPROF_IOC_VERSION (module parameters may lower them). */
+#define SWPROF_MAX_DEPTH	512		/* kernel or user frames */
+#define SWPROF_MAX_RAW_STACK	65536		/* bytes of raw user stack */
+#define SWPROF_MIN_PERIOD_NS	100000ULL	/* 10 kHz */
+
+/* -------------------------------------------------------------------- */
+/* ioctls on the /dev/swprof fd                                          */
+
+struct swprof_version {
+	__u32 size;		/* in: sizeof(struct swprof_version) */
+	__u16 major;		/* out: SWPROF_API_MAJOR */
+	__u16 minor;		/* out: SWPROF_API_MINOR */
+	__u64 features;		/* out: SWPROF_FEAT_* */
+	__u32 ring_version;	/* out: SWPROF_RING_VERSION */
+	__u32 max_depth;	/* out: frames per stack accepted */
+	__u32 max_raw_stack;	/* out: bytes of raw stack accepted */
+	__u32 max_targets;	/* out: registered targets at most */
+	__u64 min_period_ns;	/* out */
+	__u64 max_ring_size;	/* out: bytes of data per ring at most */
+	__u64 mem_limit;	/* out: bytes of ring memory for all targets */
+	__u64 mem_used;		/* out: bytes of ring memory in use */
+	__u32 nr_targets;	/* out: targets registered now (all openers) */
+	__u32 caps;		/* out: SWPROF_CAP_* of this open file */
+};
+
+/* struct swprof_version.caps: what this opener may ask for. */
+#define SWPROF_CAP_KSTACK	(1U << 0)	/* CAP_PERFMON or CAP_SYS_ADMIN at open */
+#define SWPROF_CAP_PTRACE	(1U << 1)	/* CAP_SYS_PTRACE at open */
+
+enum swprof_mode {
+	SWPROF_MODE_CPU		= 0,	/* a sample every period of on-CPU time */
+	SWPROF_MODE_OFFCPU	= 1,	/* reserved: next API minor */
+	SWPROF_MODE_WALL	= 2,	/* reserved: next API minor */
+};
+
+/* struct swprof_target_attr.flags */
+#define SWPROF_TARGET_KSTACK	(1U << 0)	/* capture kernel stacks (privileged) */
+#define SWPROF_TARGET_USTACK	(1U << 1)	/* capture user stacks (frame pointers) */
+#define SWPROF_TARGET_ENABLE	(1U << 2)	/* start sampling at once */
+#define SWPROF_TARGET_FLAGS_ALL	(SWPROF_TARGET_KSTACK | SWPROF_TARGET_USTACK | \
+				 SWPROF_TARGET_ENABLE)
+
+struct swprof_target_attr {
+	__u32 size;		/* sizeof(struct swprof_target_attr) */
+	__u32 flags;		/* SWPROF_TARGET_* */
+	__u32 tid;		/* thread, in the caller's pid namespace; 0 = caller */
+	__u32 mode;		/* enum swprof_mode */
+	__u64 period_ns;	/* sampling period, >= min_period_ns */
+	__u16 max_kernel_depth;	/* 0 = module default; <= max_depth */
+	__u16 max_user_depth;	/* 0 = module default; <= max_depth */
+	__u32 ring_size;	/* data bytes, power of two >= page size; 0 = default */
+	__u32 raw_stack_size;	/* bytes of user stack copied per sample, multiple of 8; 0 = none */
+	__u32 wakeup_bytes;	/* poll() ready once this many bytes are unread; 0 = any */
+};
+
+/* -------------------------------------------------------------------- */
+/* Global statistics (SWPROF_IOC_GLOBAL_STATS on /dev/swprof).          */
+
+/*
+ * Per-sample cost histogram: bucket i counts samples whose capture took
+ * [lower(i), lower(i+1)) ns.  Buckets are log-linear: for i < 8 lower(i)=i*8;
+ * above, 4 sub-buckets per power of two (see docs/uapi.md, swprof_cost_bucket_ns()
+ * in libswprof).
+ */
+#define SWPROF_COST_BUCKETS	128
+
+struct swprof_global_stats {
+	__u32 size;
+	__u32 nr_targets;
+	__u64 samples;		/* records written, all rings */
+	__u64 lost;		/* records dropped, all rings */
+	__u64 timer_misses;	/* timer fired while the target was not current */
+	__u64 mem_used;
+	__u64 cost_count;	/* samples timed */
+	__u64 cost_total_ns;
+	__u64 cost_hist[SWPROF_COST_BUCKETS];
+};
+
+#define SWPROF_IOC_MAGIC	0xB6
+
+/* /dev/swprof fd */
+#define SWPROF_IOC_VERSION	_IOWR(SWPROF_IOC_MAGIC, 0x00, struct swprof_version)
+/* returns a new O_CLOEXEC fd for the target; close = unregister */
+#define SWPROF_IOC_REGISTER	_IOW(SWPROF_IOC_MAGIC, 0x01, struct swprof_target_attr)
+#define SWPROF_IOC_GLOBAL_STATS	_IOWR(SWPROF_IOC_MAGIC, 0x02, struct swprof_global_stats)
+/* zero the cost histogram (CAP_SYS_ADMIN or CAP_PERFMON) */
+#define SWPROF_IOC_RESET_STATS	_IO(SWPROF_IOC_MAGIC, 0x03)
+
+/* -------------------------------------------------------------------- */
+/* Target fd                                                             */
+
+struct swprof_target_stats {
+	__u32 size;
+	__u32 tid;		/* in the registrar's pid namespace */
+	__u32 pid;
+	__u32 flags;		/* SWPROF_TSTATE_* */
+	__u64 samples;		/* SAMPLE records written */
+	__u64 lost;		/* records dropped because the ring was full */
+	__u64 faults;		/* user stack reads that faulted */
+	__u64 ktrunc;		/* kernel stacks cut at max depth */
+	__u64 utrunc;		/* user stacks cut at max depth */
+	__u64 timer_misses;	/* timer fired while the target was elsewhere */
+	__u64 ring_size;
+	__u64 unread;		/* bytes produced and not yet consumed */
+};
+
+/* struct swprof_target_stats.flags and struct swprof_ring_header.state */
+#define SWPROF_TSTATE_ENABLED	(1U << 0)
+#define SWPROF_TSTATE_EXITED	(1U << 1)	/* the thread exited; EXIT record written or lost */
+#define SWPROF_TSTATE_DENIED	(1U << 2)	/* stopped: exec gained privileges */
+
+#define SWPROF_IOC_ENABLE	_IO(SWPROF_IOC_MAGIC, 0x10)
+#define SWPROF_IOC_DISABLE	_IO(SWPROF_IOC_MAGIC, 0x11)
+#define SWPROF_IOC_TARGET_STATS	_IOWR(SWPROF_IOC_MAGIC, 0x12, struct swprof_target_stats)
+
+/*
+ * mmap of a target fd (offsets from the header page, which is page 0):
+ *   [0, page)                          struct swprof_ring_header, read-only
+ *   [consumer_offset, +page)           struct swprof_ring_consumer, read-write
+ *   [data_offset, +2 * data_size)      data, read-only, mapped twice in a row
+ *                                      so that no record is ever split
+ * Each region must be mapped on its own (or header + data read-only in one go
+ * when they are adjacent: they are not, the consumer page sits between).
+ */
+struct swprof_ring_header {
+	__u32 version;		/* SWPROF_RING_VERSION */
+	__u32 header_size;	/* sizeof(struct swprof_ring_header) */
+	__u64 data_offset;	/* mmap offset of the data */
+	__u64 data_size;	/* bytes, power of two */
+	__u64 consumer_offset;	/* mmap offset of the consumer page */
+	__u32 tid;		/* as in swprof_target_stats */
+	__u32 pid;
+	__u32 mode;
+	__u32 state;		/* SWPROF_TSTATE_* */
+	__u64 period_ns;
+	/* counters, updated by the producer without ordering guarantees */
+	__u64 samples;
+	__u64 lost;
+	__u64 faults;
+	__u64 ktrunc;
+	__u64 utrunc;
+	__u64 timer_misses;
+	__u64 lost_pending;	/* dropped, not yet reported by a LOST record */
+	__u64 __reserved[16];
+	/* producer position in bytes, written with release semantics */
+	__u64 producer_pos __attribute__((aligned(64)));
+};
+
+struct swprof_ring_consumer {
+	__u64 consumer_pos;	/* bytes consumed; store with release semantics */
+};
+
+/* -------------------------------------------------------------------- */
+/* Records                                                               */
+
+enum swprof_rec_type {
+	SWPROF_REC_SAMPLE	= 1,
+	SWPROF_REC_LOST		= 2,
+	SWPROF_REC_EXIT		= 3,
+	SWPROF_REC_EXEC		= 4,
+};
+
+struct swprof_rec {
+	__u32 size;		/* whole record, multiple of 8 */
+	__u16 type;		/* enum swprof_rec_type */
+	__u16 flags;		/* per type */
+	__u64 seq;		/* per ring, +1 per record; LOST does not take one */
+	__u64 time_ns;		/* CLOCK_MONOTONIC */
+};
+
+/* struct swprof_sample.flags */
+#define SWPROF_SAMPLE_KTRUNC	(1U << 0)	/* kernel stack cut at max depth */
+#define SWPROF_SAMPLE_UTRUNC	(1U << 1)	/* user stack cut at max depth */
+#define SWPROF_SAMPLE_UFAULT	(1U << 2)	/* user walk stopped on a fault */
+#define SWPROF_SAMPLE_USER_MODE	(1U << 3)	/* interrupted in user mode */
+#define SWPROF_SAMPLE_RAW_FAULT	(1U << 4)	/* raw copy shorter than asked: fault */
+#define SWPROF_SAMPLE_UBADFP	(1U << 5)	/* user walk stopped: frame pointer went backwards */
+
+/*
+ * x86-64 user registers in DWARF register order, saved with a raw stack:
+ * rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip.
+ */
+#define SWPROF_UREGS_NR		17
+#define SWPROF_UREG_BP		6
+#define SWPROF_UREG_SP		7
+#define SWPROF_UREG_IP		16
+
+struct swprof_sample {
+	struct swprof_rec hdr;	/* type SWPROF_REC_SAMPLE */
+	__u32 cpu;
+	__u32 pid;
+	__u32 tid;
+	__u32 flags;		/* SWPROF_SAMPLE_* */
+	__u16 nr_kernel;	/* kernel frames, leaf first */
+	__u16 nr_user;		/* user frames, leaf first */
+	__u32 raw_size;		/* bytes of raw stack after the regs; 0 = no regs either */
+	__u64 period_ns;	/* time this sample stands for */
+	/*
+	 * Then: __u64 ips[nr_kernel + nr_user];
+	 * then, if raw_size: __u64 regs[SWPROF_UREGS_NR]; __u8 stack[raw_size]
+	 * (the bytes at regs[SWPROF_UREG_SP]), padded to 8 bytes.
+	 */
+	__u64 data[];
+};
+
+struct swprof_lost {
+	struct swprof_rec hdr;	/* type SWPROF_REC_LOST; hdr.seq = first_seq */
+	__u64 count;		/* records dropped */
+	__u64 first_seq;	/* seq of the first dropped record */
+	__u64 last_seq;		/* seq of the last one */
+};
+
+struct swprof_exit {
+	struct swprof_rec hdr;	/* type SWPROF_REC_EXIT */
+	__u32 pid;
+	__u32 tid;
+	__s32 exit_code;	/* task->exit_code */
+	__u32 __pad;
+};
+
+#define SWPROF_COMM_LEN		16
+
+/* struct swprof_exec.hdr.flags */
+#define SWPROF_EXEC_DENIED	(1U << 0)	/* sampling stopped: the new image is privileged */
+
+struct swprof_exec {
+	struct swprof_rec hdr;	/* type SWPROF_REC_EXEC */
+	__u32 pid;
+	__u32 tid;		/* may change: an exec from a non-leader thread takes the pid */
+	char comm[SWPROF_COMM_LEN];
+};
+
+#endif /* _UAPI_LINUX_SWPROF_H */
