@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* What an errno means when it comes from swprof.ko or libswprof. */
+#include "swprof_internal.h"
+
+static const char *const messages[] = {
+	[ENOENT] = "/dev/swprof is missing: load the module (modprobe swprof)",
+	[ENODEV] = "the swprof module is not loaded: modprobe swprof",
+	[ENXIO] = "the swprof module is not loaded: modprobe swprof",
+	[EACCES] = "no permission to open /dev/swprof: check its owner and mode",
+	[EPERM] = "not allowed: registering another user's thread needs CAP_SYS_PTRACE, "
+		  "kernel stacks need CAP_PERFMON (or CAP_SYS_ADMIN)",
+	[ESRCH] = "no such thread (it may have exited)",
+	[ENOSPC] = "the global ring memory limit of swprof is reached: "
+		   "unregister targets or ask for smaller rings",
+	[E2BIG] = "a request is larger than the module knows and sets fields it does not "
+		  "know: upgrade swprof.ko or leave the new options at 0",
+	[ENOTTY] = "not a swprof file descriptor, or a command the module does not know",
+	[EPROTO] = "swprof.ko and libswprof differ in API major version or ring format: "
+		   "install matching versions",
+	[EINVAL] = "invalid argument: unknown flag or mode, period below the minimum, "
+		   "ring size not a power of two, depth or raw stack above the limit, "
+		   "or options this libswprof does not know",
+	[EOPNOTSUPP] = "not supported by this swprof module (check its feature bits)",
+	[EBADMSG] = "corrupt record in a swprof ring: stop reading this target",
+	[ENOMEM] = "out of memory for swprof rings or objects",
+};
+
+const char *swprof_strerror(int err)
+{
+	unsigned int e = err < 0 ? -(unsigned int)err : (unsigned int)err;
+
+	if (e < sizeof(messages) / sizeof(messages[0]) && messages[e])
+		return messages[e];
+	return strerror((int)e);
+}

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * libswprof: register threads with swprof.ko and read their sample rings.
+ *
+ * Conventions (libbpf's):
+ *  - objects are opaque: swprof_open()/swprof_close(),
+ *    swprof_register()/swprof_target_free();
+ *  - options structs start with their size; declare them with SWPROF_OPTS()
+ *    so that a program built against an older header keeps working with a
+ *    newer library and the other way round (a non-zero field this library
+ *    does not know is -EINVAL);
+ *  - functions return 0 (or a count) on success and a negative errno on
+ *    failure, never only errno; swprof_strerror() explains it;
+ *  - no global state.  A struct swprof may be used from several threads at
+ *    once.  A target may too, except that its records (swprof_target_next(),
+ *    swprof_target_consume(), swprof_target_read()) must be read by one
+ *    thread at a time: a ring has a single consumer.
+ *
+ * See docs/libswprof.md.
+ */
+#ifndef SWPROF_LIB_H
+#define SWPROF_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <linux/types.h>
+#include <linux/swprof.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SWPROF_API __attribute__((visibility("default")))
+
+/*
+ * Declare and zero an options struct, set its size and the given fields:
+ *	SWPROF_OPTS(swprof_target_opts, opts, .period_ns = 1000000);
+ * The memset also zeroes padding, which the library checks.
+ */
+#define SWPROF_OPTS(TYPE, NAME, ...)					\
+	struct TYPE NAME = ({						\
+		memset(&NAME, 0, sizeof(struct TYPE));			\
+		(struct TYPE) {						\
+			.sz = sizeof(struct TYPE),			\
+			__VA_ARGS__					\
+		};							\
+	})
+
+struct swprof;
+struct swprof_target;
+
+/* ------------------------------------------------------------------ */
+/* The /dev/swprof handle                                             */
+
+struct swprof_open_opts {
+	size_t sz;		/* sizeof(struct swprof_open_opts) */
+	const char *path;	/* NULL = SWPROF_DEVICE */
+};
+#define swprof_open_opts__last_field path
+
+/*
+ * Open the device and check its API version: -ENOENT when it is missing
+ * (module not loaded), -ENOTTY when it is not a swprof device, -EPROTO when
+ * its API major or ring format differs from this library's.  opts may be NULL.
+ */
+SWPROF_API int swprof_open(const struct swprof_open_opts *opts, struct swprof **out);
+SWPROF_API void swprof_close(struct swprof *sw);
+
+/* What the module answered to the handshake: version, features, caps, limits. */
+SWPROF_API const struct swprof_version *swprof_version(const struct swprof *sw);
+/* true if the module has every SWPROF_FEAT_* bit in @features */
+SWPROF_API bool swprof_has_feature(const struct swprof *sw, __u64 features);
+SWPROF_API int swprof_fd(const struct swprof *sw);
+
+SWPROF_API int swprof_global_stats(struct swprof *sw, struct swprof_global_stats *st);
+/* Zero the cost histogram; needs CAP_PERFMON or CAP_SYS_ADMIN. */
+SWPROF_API int swprof_reset_stats(struct swprof *sw);
+
+/* ------------------------------------------------------------------ */
+/* Targets: one registered thread, its fd and its ring                */
+
+/* Used when swprof_target_opts.period_ns is 0: 100 Hz. */
+#define SWPROF_DEFAULT_PERIOD_NS	10000000ULL
+
+/*
+ * Fields map one to one onto struct swprof_target_attr; 0 picks the
+ * module's default, except period_ns (SWPROF_DEFAULT_PERIOD_NS) and flags,
+ * which are passed as they are: set SWPROF_TARGET_USTACK to get user stacks
+ * and SWPROF_TARGET_ENABLE to start sampling at once.
+ */
+struct swprof_target_opts {
+	size_t sz;		/* sizeof(struct swprof_target_opts) */
+	__u32 tid;		/* 0 = the calling thread */
+	__u32 mode;		/* enum swprof_mode */
+	__u32 flags;		/* SWPROF_TARGET_* */
+	__u32 ring_size;	/* data bytes, power of two >= page size */
+	__u64 period_ns;
+	__u16 max_kernel_depth;
+	__u16 max_user_depth;
+	__u32 raw_stack_size;	/* bytes of user stack copied per sample */
+	__u32 wakeup_bytes;	/* poll()/swprof_target_wait() threshold */
+};
+#define swprof_target_opts__last_field wakeup_bytes
+
+/* Register a thread and map its ring.  opts may be NULL (all zero). */
+SWPROF_API int swprof_register(struct swprof *sw, const struct swprof_target_opts *opts,
+			       struct swprof_target **out);
+/*
+ * Map the ring of a target fd obtained elsewhere (passed over a socket,
+ * inherited).  The fd is duplicated: the caller still owns @fd, and the
+ * thread stays registered until every copy is closed.
+ */
+SWPROF_API int swprof_target_from_fd(int fd, struct swprof_target **out);
+/* Unmap and close: unregisters the thread when this was the last fd. */
+SWPROF_API void swprof_target_free(struct swprof_target *t);
+
+SWPROF_API int swprof_target_fd(const struct swprof_target *t);	/* for epoll */
+SWPROF_API __u32 swprof_target_tid(const struct swprof_target *t);
+/* The read-only header page: counters, state, lost_pending. */
+SWPROF_API const struct swprof_ring_header *swprof_target_header(const struct swprof_target *t);
+
+SWPROF_API int swprof_target_enable(struct swprof_target *t);
+SWPROF_API int swprof_target_disable(struct swprof_target *t);
+SWPROF_API int swprof_target_stats(struct swprof_target *t, struct swprof_target_stats *st);
+
+enum swprof_wait_result {
+	SWPROF_WAIT_TIMEOUT	= 0,
+	SWPROF_WAIT_DATA	= 1,	/* records to read */
+	SWPROF_WAIT_EXITED	= 2,	/* the thread exited and its ring is drained */
+};
+
+/*
+ * Wait up to @timeout_ms (-1 = forever) for records: an enum
+ * swprof_wait_result, or a negative errno (-EINTR on a signal).
+ */
+SWPROF_API int swprof_target_wait(struct swprof_target *t, int timeout_ms);
+
+/* ------------------------------------------------------------------ */
+/* Reading records                                                    */
+
+/*
+ * Cursor: swprof_target_next() returns 1 and the next record, 0 when the
+ * ring is empty, -EBADMSG when the ring is corrupt (a record size that is
+ * 0, not a multiple of 8, larger than the ring or past the producer; the
+ * same error again on every call: free the target).  Records stay valid
+ * until swprof_target_consume() gives their space back to the kernel.
+ * Records of types this library does not know are returned too: skip them.
+ */
+SWPROF_API int swprof_target_next(struct swprof_target *t, const struct swprof_rec **rec);
+SWPROF_API void swprof_target_consume(struct swprof_target *t);
+
+/*
+ * Callback of swprof_target_read(): return 0 to go on, a negative errno
+ * to stop with that error, a positive value to stop without error.  The
+ * record is consumed whatever the return value.
+ */
+typedef int (*swprof_rec_fn)(void *ctx, const struct swprof_rec *rec);
+
+/*
+ * Call @fn for at most @max_records records (0 = every record present at
+ * the call) and consume them.  Returns the number of records passed to
+ * @fn, or a negative errno (the callback's, or -EBADMSG).
+ */
+SWPROF_API int swprof_target_read(struct swprof_target *t, swprof_rec_fn fn, void *ctx,
+				  size_t max_records);
+
+/* "sample", "lost", "exit", "exec" or "unknown". */
+SWPROF_API const char *swprof_rec_type_name(unsigned int type);
+
+/*
+ * true if the record's size is sane and, for a known type, its fixed part
+ * and its variable arrays fit in hdr.size.  Unknown types are only checked
+ * for size.
+ */
+SWPROF_API bool swprof_rec_valid(const struct swprof_rec *rec);
+
+/*
+ * Parts of a SAMPLE record, NULL when it is not a valid sample.
+ * ips: nr_kernel + nr_user addresses, kernel first, each part leaf first.
+ * regs (SWPROF_UREGS_NR of them) and raw stack (raw_size bytes, starting at
+ * regs[SWPROF_UREG_SP]): NULL also when raw_size is 0.
+ */
+SWPROF_API const __u64 *swprof_sample_ips(const struct swprof_sample *s);
+SWPROF_API const __u64 *swprof_sample_regs(const struct swprof_sample *s);
+SWPROF_API const __u8 *swprof_sample_raw_stack(const struct swprof_sample *s);
+
+/*
+ * Sequence accounting: feed every record, in ring order, to
+ * swprof_seq_tracker_add(), then call swprof_seq_tracker_finish().
+ * Every non-LOST record takes the next seq; a LOST record stands for the
+ * dropped seqs first_seq..last_seq.  A seq skipped without a LOST record
+ * is a kernel bug and is counted in gaps.  The struct is plain data: zero
+ * it (or call swprof_seq_tracker_init()) before use.
+ */
+struct swprof_seq_tracker {
+	__u64 records;		/* records seen, LOST ones excluded */
+	__u64 lost;		/* records reported dropped by LOST records */
+	__u64 gaps;		/* seqs missing with no LOST record: should be 0 */
+	__u64 bad;		/* seq went backwards or LOST inconsistent: should be 0 */
+	__u64 lost_pending;	/* from the header at finish: dropped, not yet reported */
+	__u64 next_seq;		/* seq expected next */
+	bool started;		/* next_seq is known */
+	__u64 __reserved[4];
+};
+
+SWPROF_API void swprof_seq_tracker_init(struct swprof_seq_tracker *tr);
+SWPROF_API void swprof_seq_tracker_add(struct swprof_seq_tracker *tr, const struct swprof_rec *rec);
+/* Take lost_pending from the ring header; @t may be NULL. */
+SWPROF_API void swprof_seq_tracker_finish(struct swprof_seq_tracker *tr,
+					  const struct swprof_target *t);
+
+/* ------------------------------------------------------------------ */
+/* Cost histogram (struct swprof_global_stats.cost_hist)              */
+
+/*
+ * Bucket i counts samples whose capture took [lower(i), lower(i+1)) ns:
+ *  - i < 8:  lower(i) = 8 * i                     (0, 8, ..., 56)
+ *  - i >= 8: i = 8 + 4k + j with j in 0..3,
+ *            lower(i) = 64 * 2^k * (1 + j/4)      (64, 80, 96, 112, 128, 160, ...)
+ *    i.e. four equal sub-buckets per power of two from 64 ns on.
+ * The last bucket (SWPROF_COST_BUCKETS - 1) also holds everything above.
+ */
+
+/* lower(i) for i <= SWPROF_COST_BUCKETS (lower(SWPROF_COST_BUCKETS) closes the
+ * last bucket); UINT64_MAX above. */
+SWPROF_API __u64 swprof_cost_bucket_ns(unsigned int i);
+/* The bucket of a cost in ns, as the module computes it. */
+SWPROF_API unsigned int swprof_cost_bucket(__u64 ns);
+/*
+ * Estimate of the @p-th percentile (0..100) of the sample cost, in ns: the
+ * midpoint of the bucket that holds it.  0 when the histogram is empty or
+ * @p out of range.
+ */
+SWPROF_API __u64 swprof_cost_percentile(const struct swprof_global_stats *st, double p);
+
+/* ------------------------------------------------------------------ */
+
+/* What a (negative or positive) errno from libswprof or swprof.ko means here. */
+SWPROF_API const char *swprof_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWPROF_LIB_H */

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* libswprof internals, shared by its files and its host tests; not installed. */
+#ifndef SWPROF_INTERNAL_H
+#define SWPROF_INTERNAL_H
+
+#include <errno.h>
+#include "swprof.h"
+
+struct swprof {
+	int fd;
+	struct swprof_version version;	/* immutable after swprof_open() */
+};
+
+struct swprof_target {
+	int fd;
+	bool own_maps;			/* false for swprof_target_from_mem() */
+	size_t map_page;		/* page size the maps were made with */
+	const struct swprof_ring_header *hdr;
+	struct swprof_ring_consumer *cons;
+	const unsigned char *data;	/* data_size bytes, mapped twice in a row */
+	__u64 data_size;
+	__u64 pos;			/* read up to here; published by consume */
+};
+
+#ifndef offsetofend
+#define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
+#endif
+
+/*
+ * Options structs: accept any size >= sz's own, but refuse a non-zero byte
+ * past the last field this library knows (a newer caller asking for
+ * something this library cannot do).
+ */
+int swprof_opts_check(const void *opts, size_t sz, size_t known);
+#define SWPROF_OPTS_CHECK(opts, TYPE)					\
+	swprof_opts_check(opts, (opts) ? (opts)->sz : 0,		\
+			  offsetofend(struct TYPE, TYPE##__last_field))
+#define SWPROF_OPTS_HAS(opts, FIELD)					\
+	((opts) && (opts)->sz >= offsetofend(typeof(*(opts)), FIELD))
+#define SWPROF_OPTS_GET(opts, FIELD, fallback)				\
+	(SWPROF_OPTS_HAS(opts, FIELD) ? (opts)->FIELD : (fallback))
+
+/* opts (may be NULL) -> attr; -EINVAL on a bad opts size or unknown tail. */
+int swprof_target_attr_from_opts(const struct swprof_target_opts *opts,
+				 struct swprof_target_attr *attr);
+
+/*
+ * A target over a ring the caller laid out (tests): @data must be
+ * hdr->data_size bytes mapped twice in a row.  Nothing is unmapped or
+ * closed by swprof_target_free(); @fd (may be -1) is used for poll only.
+ */
+int swprof_target_from_mem(const struct swprof_ring_header *hdr,
+			   struct swprof_ring_consumer *cons, const void *data,
+			   int fd, struct swprof_target **out);
+
+/* Header sanity shared by the mmap and in-memory paths: 0 or -EPROTO. */
+int swprof_ring_header_check(const struct swprof_ring_header *hdr);
+
+#endif /* SWPROF_INTERNAL_H */
