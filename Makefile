@@ -9,11 +9,11 @@
 #   make module KDIR=/path/to/build      one in-place build (what DKMS runs)
 
 SWPROF_VERSION := $(shell cat VERSION)
-KERNELS ?= $(shell tools/kernels)
+KERNELS ?= $(shell tools/kernels 2>/dev/null)
 BUILD := $(CURDIR)/build
 export SWPROF_VERSION BUILD
 
-KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/probes/*) kmod/configure \
+KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/probes/*) kmod/configure kmod/check-symbols \
 	     include/uapi/linux/swprof.h VERSION
 
 .PHONY: all kmod userspace selftests check demo bench clean module setup \

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Per-target ring buffers.
+ *
+ * Single producer: every record of a ring is written in the context of the
+ * target thread (its hrtimer interrupt, its scheduler hooks, its exit and
+ * exec), with interrupts off and a nesting guard, so the producer side needs
+ * no lock.  The consumer position lives on its own page, the only one
+ * userspace may write, and is treated as untrusted: a bogus value can make
+ * the ring look full, never make the kernel write out of bounds.
+ *
+ * When a record does not fit, it is dropped (never overwriting unread
+ * data), its sequence number is consumed, and a LOST record reporting the
+ * dropped range goes in before the next record that fits.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/sched/clock.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <linux/vmalloc.h>
+
+#include "swprof.h"
+
+int swprof_ring_alloc(struct swprof_ring *r, u64 size)
+{
+	unsigned int nr_data = size >> PAGE_SHIFT, nr_meta = 2, i;
+	struct page **map;
+
+	r->nr_data = nr_data;
+	r->size = size;
+	r->pages = kvcalloc(nr_meta + nr_data, sizeof(*r->pages), GFP_KERNEL);
+	map = kvcalloc(nr_meta + 2 * nr_data, sizeof(*map), GFP_KERNEL);
+	if (!r->pages || !map)
+		goto fail;
+	for (i = 0; i < nr_meta + nr_data; i++) {
+		r->pages[i] = alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_ACCOUNT);
+		if (!r->pages[i])
+			goto fail;
+	}
+	for (i = 0; i < nr_meta + nr_data; i++)
+		map[i] = r->pages[i];
+	for (i = 0; i < nr_data; i++)
+		map[nr_meta + nr_data + i] = r->pages[nr_meta + i];
+	r->base = vmap(map, nr_meta + 2 * nr_data, VM_MAP | VM_USERMAP, PAGE_KERNEL);
+	if (!r->base)
+		goto fail;
+	kvfree(map);
+
+	r->hdr = r->base;
+	r->cons = r->base + PAGE_SIZE;
+	r->data = r->base + 2 * PAGE_SIZE;
+	r->hdr->version = SWPROF_RING_VERSION;
+	r->hdr->header_size = sizeof(*r->hdr);
+	r->hdr->consumer_offset = PAGE_SIZE;
+	r->hdr->data_offset = 2 * PAGE_SIZE;
+	r->hdr->data_size = size;
+	return 0;
+fail:
+	kvfree(map);
+	swprof_ring_free(r);
+	return -ENOMEM;
+}
+
+void swprof_ring_free(struct swprof_ring *r)
+{
+	unsigned int i;
+
+	if (r->base)
+		vunmap(r->base);
+	r->base = NULL;
+	if (r->pages) {
+		for (i = 0; i < 2 + r->nr_data; i++)
+			if (r->pages[i])
+				__free_page(r->pages[i]);
+		kvfree(r->pages);
+		r->pages = NULL;
+	}
+}
+
+/*
+ * mmap layout (page offsets): 0 header (read-only), 1 consumer (the only
+ * writable page), 2.. data twice (read-only).  A writable mapping must be
+ * exactly the consumer page; read-only mappings lose VM_MAYWRITE so that
+ * mprotect() cannot upgrade them.
+ */
+int swprof_ring_mmap(struct swprof_ring *r, struct vm_area_struct *vma)
+{
+	unsigned long pages = vma_pages(vma);
+	unsigned long total = 2 + 2 * (unsigned long)r->nr_data;
+
+	if (vma->vm_pgoff >= total || pages > total - vma->vm_pgoff)
+		return -EINVAL;
+	if (vma->vm_flags & VM_WRITE) {
+		if (vma->vm_pgoff != 1 || pages != 1)
+			return -EPERM;
+	} else if (!(vma->vm_pgoff == 1 && pages == 1)) {
+		swprof_vm_flags_clear(vma, VM_MAYWRITE);
+	}
+	if (!(vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_MAYWRITE) &&
+	    !(vma->vm_pgoff == 1 && pages == 1))
+		return -EINVAL;
+	return remap_vmalloc_range(vma, r->base, vma->vm_pgoff);
+}
+
+u64 swprof_ring_unread(struct swprof_ring *r)
+{
+	u64 prod = smp_load_acquire(&r->hdr->producer_pos);
+	u64 cons = READ_ONCE(r->cons->consumer_pos);
+	u64 unread = prod - cons;
+
+	return unread > r->size ? r->size : unread;
+}
+
+static u32 ring_free_bytes(struct swprof_ring *r)
+{
+	u64 cons = READ_ONCE(r->cons->consumer_pos);
+	u64 used = r->prod - cons;
+
+	/* a consumer ahead of the producer or too far behind: untrusted, full */
+	if (used > r->size)
+		return 0;
+	return r->size - used;
+}
+
+/*
+ * Reserve room for a record of at most @size bytes (and for the LOST record
+ * owed before it).  Returns where to write it, or NULL when it does not fit:
+ * then the caller calls swprof_ring_drop().
+ */
+void *swprof_ring_reserve(struct swprof_ring *r, u32 size)
+{
+	u32 need = size;
+
+	if (r->lost_count)
+		need += sizeof(struct swprof_lost);
+	if (need > ring_free_bytes(r))
+		return NULL;
+	if (r->lost_count) {
+		struct swprof_lost *l = (void *)(r->data + (r->prod & (r->size - 1)));
+
+		l->hdr.size = sizeof(*l);
+		l->hdr.type = SWPROF_REC_LOST;
+		l->hdr.flags = 0;
+		l->hdr.seq = r->lost_first;
+		l->hdr.time_ns = ktime_get_mono_fast_ns();
+		l->count = r->lost_count;
+		l->first_seq = r->lost_first;
+		l->last_seq = r->lost_first + r->lost_count - 1;
+		r->prod += sizeof(*l);
+		r->lost_count = 0;
+		WRITE_ONCE(r->hdr->lost_pending, 0);
+	}
+	return r->data + (r->prod & (r->size - 1));
+}
+
+/* The record that would have had the next seq does not fit. */
+void swprof_ring_drop(struct swprof_ring *r)
+{
+	if (!r->lost_count)
+		r->lost_first = r->next_seq;
+	r->lost_count++;
+	r->next_seq++;
+	WRITE_ONCE(r->hdr->lost, r->hdr->lost + 1);
+	WRITE_ONCE(r->hdr->lost_pending, r->lost_count);
+	swprof_stats_lost();
+}
+
+/*
+ * Publish a record written at the reserved place.  Readers are woken when
+ * the unread bytes cross the target's wakeup threshold (by default: when
+ * the ring stops being empty, the only moment a reader can be asleep on it),
+ * through irq_work because we may be in hardirq or scheduler context.
+ */
+void swprof_ring_commit(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size)
+{
+	struct swprof_ring *r = &t->ring;
+	struct swprof_rec *h = rec;
+	u64 cons, before, after, mark;
+
+	h->size = size;
+	h->type = type;
+	h->flags = flags;
+	h->seq = r->next_seq++;
+	h->time_ns = ktime_get_mono_fast_ns();
+	cons = READ_ONCE(r->cons->consumer_pos);
+	before = smp_load_acquire(&r->hdr->producer_pos) - cons;
+	r->prod += size;
+	smp_store_release(&r->hdr->producer_pos, r->prod);
+	after = r->prod - cons;
+	mark = r->wakeup_bytes ? r->wakeup_bytes : 1;
+	if (before < mark && after >= mark)
+		irq_work_queue(&t->wake_work);
+}

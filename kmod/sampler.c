@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * When samples are taken.
+ *
+ * CPU mode: a sample every period of the target's on-CPU time.  Each
+ * target owns a hard, CPU-pinned hrtimer that runs only while the target
+ * runs: armed at switch-in on the target's CPU with the time left, cancelled
+ * at switch-out (keeping the time left), both from the sched_switch
+ * tracepoint.  Its callback therefore interrupts the target itself and
+ * captures the stack from the interrupted registers, in the target's own
+ * context.
+ *
+ * sched_process_exit and sched_process_exec report exit and exec in-band.
+ * Tracepoints are looked up with for_each_kernel_tracepoint(): their
+ * __tracepoint_* symbols are not exported.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/binfmts.h>
+#include <linux/cred.h>
+#include <linux/hrtimer.h>
+#include <linux/sched/coredump.h>
+#include <linux/smp.h>
+#include <linux/tracepoint.h>
+#include <asm/irq_regs.h>
+
+#include "swprof.h"
+
+static enum hrtimer_restart cpu_timer_fn(struct hrtimer *timer)
+{
+	struct swprof_target *t = container_of(timer, struct swprof_target, timer);
+	u64 n;
+
+	if (current != t->task) {
+		/* raced with a migration: the next switch-in re-arms it */
+		WRITE_ONCE(t->ring.hdr->timer_misses, t->ring.hdr->timer_misses + 1);
+		swprof_stats_miss();
+		return HRTIMER_NORESTART;
+	}
+	if (!test_bit(SWPROF_T_ENABLED, &t->state))
+		return HRTIMER_NORESTART;
+	n = hrtimer_forward_now(timer, ns_to_ktime(t->period_ns));
+	t->remaining_ns = t->period_ns;
+	swprof_emit_sample(t, get_irq_regs(), t->period_ns * (n ? n : 1));
+	return HRTIMER_RESTART;
+}
+
+void swprof_target_timer_init(struct swprof_target *t)
+{
+	swprof_hrtimer_setup(&t->timer, cpu_timer_fn, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_PINNED_HARD);
+	t->remaining_ns = t->period_ns;
+}
+
+/* On the target's CPU with interrupts off, current == t->task. */
+static void cpu_arm(struct swprof_target *t)
+{
+	s64 rem = t->remaining_ns;
+
+	if (rem <= 0 || rem > t->period_ns)
+		rem = t->period_ns;
+	hrtimer_start(&t->timer, ns_to_ktime(rem), HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+static void cpu_switch_in(struct swprof_target *t)
+{
+	if (t->mode == SWPROF_MODE_CPU && test_bit(SWPROF_T_ENABLED, &t->state))
+		cpu_arm(t);
+}
+
+static void cpu_switch_out(struct swprof_target *t)
+{
+	s64 rem;
+
+	if (t->mode != SWPROF_MODE_CPU)
+		return;
+	rem = ktime_to_ns(hrtimer_expires_remaining(&t->timer));
+	if (hrtimer_try_to_cancel(&t->timer) == 1)
+		t->remaining_ns = rem > 0 ? rem : 1;
+}
+
+static void probe_sched_switch(void *data, bool preempt, struct task_struct *prev,
+			       struct task_struct *next, unsigned int prev_state)
+{
+	struct swprof_target *t;
+
+	if (!atomic_read(&swprof_nr_targets))
+		return;
+	swprof_for_each_target(t, prev)
+		cpu_switch_out(t);
+	swprof_for_each_target(t, next)
+		cpu_switch_in(t);
+}
+
+static void stop_sampling_current(struct swprof_target *t)
+{
+	clear_bit(SWPROF_T_ENABLED, &t->state);
+	/* the timer is pinned to this CPU, where its callback cannot be running now */
+	hrtimer_try_to_cancel(&t->timer);
+}
+
+static void update_state(struct swprof_target *t)
+{
+	u32 s = 0;
+
+	if (test_bit(SWPROF_T_ENABLED, &t->state))
+		s |= SWPROF_TSTATE_ENABLED;
+	if (test_bit(SWPROF_T_EXITED, &t->state))
+		s |= SWPROF_TSTATE_EXITED;
+	if (test_bit(SWPROF_T_DENIED, &t->state))
+		s |= SWPROF_TSTATE_DENIED;
+	WRITE_ONCE(t->ring.hdr->state, s);
+}
+
+static void probe_sched_exit(SWPROF_EXIT_PROTO)
+{
+	struct swprof_target *t;
+
+	if (!atomic_read(&swprof_nr_targets))
+		return;
+	swprof_for_each_target(t, p) {
+		if (test_and_set_bit(SWPROF_T_EXITED, &t->state))
+			continue;
+		stop_sampling_current(t);
+		swprof_emit_exit(t, p);
+		update_state(t);
+		swprof_target_unhash(t);
+		irq_work_queue(&t->wake_work);
+	}
+}
+
+/*
+ * An unprivileged registrar must not keep sampling a thread that exec'd
+ * into something it could not have registered (setuid, file caps,
+ * undumpable): the same rule ptrace applies.
+ */
+static bool exec_gained_privilege(struct swprof_target *t, struct task_struct *p)
+{
+	const struct cred *c = current_cred();
+
+	if (!uid_eq(c->uid, t->reg_euid) || !uid_eq(c->euid, t->reg_euid) ||
+	    !uid_eq(c->suid, t->reg_euid) || !gid_eq(c->gid, t->reg_egid) ||
+	    !gid_eq(c->egid, t->reg_egid) || !gid_eq(c->sgid, t->reg_egid))
+		return true;
+	return !p->mm || get_dumpable(p->mm) != SUID_DUMP_USER;
+}
+
+static void probe_sched_exec(void *data, struct task_struct *p, pid_t old_pid,
+			     struct linux_binprm *bprm)
+{
+	struct swprof_target *t;
+	u16 flags;
+
+	if (!atomic_read(&swprof_nr_targets))
+		return;
+	swprof_for_each_target(t, p) {
+		flags = 0;
+		if (!t->ptrace_cap && exec_gained_privilege(t, p)) {
+			set_bit(SWPROF_T_DENIED, &t->state);
+			stop_sampling_current(t);
+			flags |= SWPROF_EXEC_DENIED;
+		}
+		t->pid_nr = __task_pid_nr_ns(p, PIDTYPE_TGID, t->pid_ns);
+		t->tid_nr = __task_pid_nr_ns(p, PIDTYPE_PID, t->pid_ns);
+		WRITE_ONCE(t->ring.hdr->pid, t->pid_nr);
+		WRITE_ONCE(t->ring.hdr->tid, t->tid_nr);
+		swprof_emit_exec(t, p, flags);
+		update_state(t);
+		if (flags)
+			irq_work_queue(&t->wake_work);
+	}
+}
+
+/* IPI on the target's CPU: start its timer if it is running there now. */
+static void arm_if_running(void *arg)
+{
+	struct swprof_target *t = arg;
+
+	if (current == t->task && test_bit(SWPROF_T_ENABLED, &t->state) &&
+	    !test_bit(SWPROF_T_EXITED, &t->state) && t->mode == SWPROF_MODE_CPU)
+		cpu_arm(t);
+}
+
+int swprof_target_enable(struct swprof_target *t)
+{
+	if (test_bit(SWPROF_T_EXITED, &t->state))
+		return -ESRCH;
+	if (test_bit(SWPROF_T_DENIED, &t->state))
+		return -EPERM;
+	if (test_and_set_bit(SWPROF_T_ENABLED, &t->state))
+		return 0;
+	update_state(t);
+	smp_mb__after_atomic();
+	/*
+	 * A target that is switched out gets its timer at its next switch-in;
+	 * one running now (maybe spinning, never switching) gets it here.
+	 */
+	smp_call_function_single(task_cpu(t->task), arm_if_running, t, 1);
+	return 0;
+}
+
+void swprof_target_disable(struct swprof_target *t)
+{
+	clear_bit(SWPROF_T_ENABLED, &t->state);
+	update_state(t);
+	/* the timer stops at its next expiry or switch-out */
+}
+
+/* The fd is gone: no new arming after this; the timer is cancelled after a grace period. */
+void swprof_target_stop(struct swprof_target *t)
+{
+	clear_bit(SWPROF_T_ENABLED, &t->state);
+	set_bit(SWPROF_T_DEAD, &t->state);
+}
+
+static struct {
+	const char *name;
+	void *probe;
+	struct tracepoint *tp;
+} swprof_tps[] = {
+	{ "sched_switch", probe_sched_switch },
+	{ "sched_process_exit", probe_sched_exit },
+	{ "sched_process_exec", probe_sched_exec },
+};
+
+static void find_tracepoint(struct tracepoint *tp, void *priv)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(swprof_tps); i++)
+		if (!strcmp(tp->name, swprof_tps[i].name))
+			swprof_tps[i].tp = tp;
+}
+
+int swprof_sampler_init(void)
+{
+	unsigned int i;
+	int err;
+
+	for_each_kernel_tracepoint(find_tracepoint, NULL);
+	for (i = 0; i < ARRAY_SIZE(swprof_tps); i++) {
+		if (!swprof_tps[i].tp) {
+			pr_err("tracepoint %s not found in this kernel\n", swprof_tps[i].name);
+			err = -ENOENT;
+			goto fail;
+		}
+		err = tracepoint_probe_register(swprof_tps[i].tp, swprof_tps[i].probe, NULL);
+		if (err) {
+			pr_err("cannot attach to tracepoint %s: %d\n", swprof_tps[i].name, err);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	while (i--)
+		tracepoint_probe_unregister(swprof_tps[i].tp, swprof_tps[i].probe, NULL);
+	tracepoint_synchronize_unregister();
+	return err;
+}
+
+void swprof_sampler_exit(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(swprof_tps); i++)
+		tracepoint_probe_unregister(swprof_tps[i].tp, swprof_tps[i].probe, NULL);
+	tracepoint_synchronize_unregister();
+}

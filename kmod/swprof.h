@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* swprof.ko internals shared between the module's files. */
+#ifndef SWPROF_INTERNAL_H
+#define SWPROF_INTERNAL_H
+
+#include <linux/hrtimer.h>
+#include <linux/irq_work.h>
+#include <linux/list.h>
+#include <linux/pid_namespace.h>
+#include <linux/refcount.h>
+#include <linux/sched.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/swprof.h>
+
+#include "kcompat.h"
+
+/* Module parameters (main.c). */
+extern unsigned long swprof_default_period_ns;
+extern unsigned int swprof_default_ring_size;
+extern unsigned int swprof_max_ring_size;
+extern unsigned int swprof_mem_limit_mb;
+extern unsigned int swprof_max_targets;
+extern unsigned int swprof_default_depth;
+extern bool swprof_cost_stats;
+
+/* Per open of /dev/swprof. */
+struct swprof_file {
+	bool kstack_cap;	/* CAP_PERFMON or CAP_SYS_ADMIN at open */
+	bool ptrace_cap;	/* CAP_SYS_PTRACE at open */
+};
+
+/*
+ * One ring: page 0 header (RO to userspace), page 1 consumer (RW), then the
+ * data pages mapped twice in a row in one vmap() area, so a record that
+ * runs past the end of the data continues at its start without a split.
+ */
+struct swprof_ring {
+	struct page **pages;		/* 2 + nr_data, each once */
+	unsigned int nr_data;
+	void *base;			/* vmap of header, consumer, data, data */
+	struct swprof_ring_header *hdr;
+	struct swprof_ring_consumer *cons;
+	u8 *data;
+	u64 size;			/* data bytes, power of two */
+	u64 prod;			/* producer position, private copy */
+	u64 next_seq;
+	u64 lost_first;			/* first seq of the pending lost range */
+	u64 lost_count;			/* dropped, LOST record not yet written */
+	u32 wakeup_bytes;
+};
+
+/* swprof_target.state bits */
+enum {
+	SWPROF_T_ENABLED,
+	SWPROF_T_EXITED,
+	SWPROF_T_DENIED,
+	SWPROF_T_DEAD,		/* fd released, waiting for a grace period */
+	SWPROF_T_HASHED,
+};
+
+struct swprof_target {
+	struct hlist_node hnode;	/* swprof_hash, keyed by task */
+	struct task_struct *task;	/* reference held */
+	struct pid_namespace *pid_ns;	/* the registrar's, reference held */
+	unsigned long state;
+	u32 mode;
+	u32 flags;			/* SWPROF_TARGET_* accepted */
+	u64 period_ns;
+	u16 kdepth;
+	u16 udepth;
+	u32 raw_size;
+	pid_t pid_nr;			/* in pid_ns */
+	pid_t tid_nr;
+	bool ptrace_cap;		/* registrar may follow privileged execs */
+	kuid_t reg_euid;
+	kgid_t reg_egid;
+
+	atomic_t busy;			/* producer nesting guard */
+	s64 remaining_ns;		/* CPU mode: time to the next sample */
+	struct hrtimer timer;
+	struct irq_work wake_work;
+	wait_queue_head_t wq;
+	struct swprof_ring ring;
+	u64 mem;			/* bytes charged to the global limit */
+	struct rcu_work free_rwork;
+};
+
+/* target.c */
+int swprof_register(struct swprof_file *sf, void __user *uattr);
+int swprof_check_out_size(void __user *uarg);
+int swprof_copy_out(void __user *uarg, void *kbuf, size_t ksize);
+int swprof_copy_in(void *kbuf, size_t ksize, size_t minsize, const void __user *uarg);
+struct swprof_target *swprof_hash_first(struct task_struct *task);
+struct swprof_target *swprof_hash_next(struct swprof_target *t, struct task_struct *task);
+void swprof_target_unhash(struct swprof_target *t);
+extern atomic_t swprof_nr_targets;
+extern atomic64_t swprof_mem_used;
+int swprof_targets_init(void);
+void swprof_targets_exit(void);
+
+#define swprof_for_each_target(t, task) \
+	for (t = swprof_hash_first(task); t; t = swprof_hash_next(t, task))
+
+/* ring.c */
+int swprof_ring_alloc(struct swprof_ring *r, u64 size);
+void swprof_ring_free(struct swprof_ring *r);
+int swprof_ring_mmap(struct swprof_ring *r, struct vm_area_struct *vma);
+void *swprof_ring_reserve(struct swprof_ring *r, u32 size);
+void swprof_ring_commit(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size);
+void swprof_ring_drop(struct swprof_ring *r);
+u64 swprof_ring_unread(struct swprof_ring *r);
+
+/* sampler.c */
+int swprof_sampler_init(void);
+void swprof_sampler_exit(void);
+void swprof_target_timer_init(struct swprof_target *t);
+int swprof_target_enable(struct swprof_target *t);
+void swprof_target_disable(struct swprof_target *t);
+void swprof_target_stop(struct swprof_target *t);
+
+/* unwind.c */
+void swprof_emit_sample(struct swprof_target *t, struct pt_regs *regs, u64 period_ns);
+bool swprof_emit_begin(struct swprof_target *t, unsigned long *irqflags);
+void swprof_emit_end(struct swprof_target *t, unsigned long irqflags);
+void swprof_emit_exit(struct swprof_target *t, struct task_struct *task);
+void swprof_emit_exec(struct swprof_target *t, struct task_struct *task, u16 flags);
+
+/* stats.c */
+void swprof_stats_sample(bool written, u64 cost_ns);
+void swprof_stats_lost(void);
+void swprof_stats_miss(void);
+void swprof_stats_fill(struct swprof_global_stats *gs);
+void swprof_stats_reset(void);
+unsigned int swprof_cost_bucket(u64 ns);
+
+#endif

@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Targets: one registered thread, one ring, one fd.  Closing the fd (and
+ * unmapping its ring) unregisters the thread.
+ *
+ * Lookup from the scheduler hooks goes through an RCU hash keyed by the
+ * task_struct pointer; we hold a task reference, so the key cannot be
+ * reused while the entry exists.  A released target is unhashed, and freed
+ * only after a grace period, once no hook can still see it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/hashtable.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "swprof.h"
+
+#define SWPROF_HASH_BITS 10
+
+static DEFINE_HASHTABLE(swprof_hash, SWPROF_HASH_BITS);
+static DEFINE_RAW_SPINLOCK(swprof_hash_lock);
+static struct kmem_cache *swprof_target_cache;
+static struct workqueue_struct *swprof_wq;
+atomic_t swprof_nr_targets = ATOMIC_INIT(0);
+atomic64_t swprof_mem_used = ATOMIC64_INIT(0);
+
+static struct hlist_head *hash_head(struct task_struct *task)
+{
+	return &swprof_hash[hash_ptr(task, SWPROF_HASH_BITS)];
+}
+
+/* Callers hold rcu_read_lock() or run with preemption disabled. */
+struct swprof_target *swprof_hash_first(struct task_struct *task)
+{
+	struct swprof_target *t;
+
+	hlist_for_each_entry_rcu(t, hash_head(task), hnode)
+		if (t->task == task)
+			return t;
+	return NULL;
+}
+
+struct swprof_target *swprof_hash_next(struct swprof_target *t, struct task_struct *task)
+{
+	for (t = hlist_entry_safe(rcu_dereference_raw(hlist_next_rcu(&t->hnode)),
+				  struct swprof_target, hnode);
+	     t; t = hlist_entry_safe(rcu_dereference_raw(hlist_next_rcu(&t->hnode)),
+				     struct swprof_target, hnode))
+		if (t->task == task)
+			return t;
+	return NULL;
+}
+
+static void target_hash(struct swprof_target *t)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&swprof_hash_lock, flags);
+	hlist_add_head_rcu(&t->hnode, hash_head(t->task));
+	set_bit(SWPROF_T_HASHED, &t->state);
+	raw_spin_unlock_irqrestore(&swprof_hash_lock, flags);
+}
+
+void swprof_target_unhash(struct swprof_target *t)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&swprof_hash_lock, flags);
+	if (test_and_clear_bit(SWPROF_T_HASHED, &t->state))
+		hlist_del_rcu(&t->hnode);
+	raw_spin_unlock_irqrestore(&swprof_hash_lock, flags);
+}
+
+static void wake_work_fn(struct irq_work *work)
+{
+	struct swprof_target *t = container_of(work, struct swprof_target, wake_work);
+
+	wake_up_all(&t->wq);
+}
+
+static void target_free(struct swprof_target *t)
+{
+	hrtimer_cancel(&t->timer);
+	irq_work_sync(&t->wake_work);
+	swprof_ring_free(&t->ring);
+	if (t->task)
+		put_task_struct(t->task);
+	if (t->pid_ns)
+		put_pid_ns(t->pid_ns);
+	if (t->mem)
+		atomic64_sub(t->mem, &swprof_mem_used);
+	atomic_dec(&swprof_nr_targets);
+	kmem_cache_free(swprof_target_cache, t);
+}
+
+static void target_free_work(struct work_struct *work)
+{
+	target_free(container_of(to_rcu_work(work), struct swprof_target, free_rwork));
+}
+
+static int target_release(struct inode *inode, struct file *file)
+{
+	struct swprof_target *t = file->private_data;
+
+	swprof_target_stop(t);
+	swprof_target_unhash(t);
+	/* the scheduler hooks may still hold it until a grace period passes */
+	INIT_RCU_WORK(&t->free_rwork, target_free_work);
+	queue_rcu_work(swprof_wq, &t->free_rwork);
+	return 0;
+}
+
+static void target_fill_stats(struct swprof_target *t, struct swprof_target_stats *st)
+{
+	struct swprof_ring_header *h = t->ring.hdr;
+
+	st->tid = READ_ONCE(t->tid_nr);
+	st->pid = READ_ONCE(t->pid_nr);
+	st->flags = READ_ONCE(h->state);
+	st->samples = READ_ONCE(h->samples);
+	st->lost = READ_ONCE(h->lost);
+	st->faults = READ_ONCE(h->faults);
+	st->ktrunc = READ_ONCE(h->ktrunc);
+	st->utrunc = READ_ONCE(h->utrunc);
+	st->timer_misses = READ_ONCE(h->timer_misses);
+	st->ring_size = t->ring.size;
+	st->unread = swprof_ring_unread(&t->ring);
+}
+
+/*
+ * Output structs: the caller's size says how much it knows; we write that
+ * much (zero-filling what we do not have) and never more.
+ */
+int swprof_check_out_size(void __user *uarg)
+{
+	u32 usize;
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < sizeof(u64))
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	return 0;
+}
+
+int swprof_copy_out(void __user *uarg, void *kbuf, size_t ksize)
+{
+	u32 usize;
+	int err;
+
+	err = swprof_check_out_size(uarg);
+	if (err)
+		return err;
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	*(u32 *)kbuf = min_t(u32, usize, ksize);
+	if (copy_to_user(uarg, kbuf, min_t(size_t, usize, ksize)))
+		return -EFAULT;
+	if (usize > ksize && clear_user(uarg + ksize, usize - ksize))
+		return -EFAULT;
+	return 0;
+}
+
+/* Input: copy_struct_from_user() rules, size first. */
+int swprof_copy_in(void *kbuf, size_t ksize, size_t minsize, const void __user *uarg)
+{
+	u32 usize;
+	int err;
+
+	if (get_user(usize, (const u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < minsize)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	err = copy_struct_from_user(kbuf, ksize, uarg, usize);
+	return err;
+}
+
+static long target_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct swprof_target *t = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	if (_IOC_TYPE(cmd) != SWPROF_IOC_MAGIC)
+		return -ENOTTY;
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(SWPROF_IOC_ENABLE):
+		if (cmd != SWPROF_IOC_ENABLE)
+			return -ENOTTY;
+		return swprof_target_enable(t);
+	case _IOC_NR(SWPROF_IOC_DISABLE):
+		if (cmd != SWPROF_IOC_DISABLE)
+			return -ENOTTY;
+		swprof_target_disable(t);
+		return 0;
+	case _IOC_NR(SWPROF_IOC_TARGET_STATS): {
+		struct swprof_target_stats st;
+		int err;
+
+		if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
+			return -ENOTTY;
+		/* output only: of the input, only the size is read */
+		err = swprof_check_out_size(uarg);
+		if (err)
+			return err;
+		memset(&st, 0, sizeof(st));
+		target_fill_stats(t, &st);
+		return swprof_copy_out(uarg, &st, sizeof(st));
+	}
+	default:
+		return -ENOTTY;
+	}
+}
+
+static __poll_t target_poll(struct file *file, struct poll_table_struct *pt)
+{
+	struct swprof_target *t = file->private_data;
+	u64 unread, mark = t->ring.wakeup_bytes ? t->ring.wakeup_bytes : 1;
+	__poll_t mask = 0;
+	bool ended;
+
+	poll_wait(file, &t->wq, pt);
+	unread = swprof_ring_unread(&t->ring);
+	ended = test_bit(SWPROF_T_EXITED, &t->state) || test_bit(SWPROF_T_DENIED, &t->state);
+	if (unread >= mark || (ended && unread))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (ended && !unread)
+		mask |= EPOLLHUP;
+	return mask;
+}
+
+static int target_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct swprof_target *t = file->private_data;
+
+	return swprof_ring_mmap(&t->ring, vma);
+}
+
+static const struct file_operations swprof_target_fops = {
+	.owner = THIS_MODULE,
+	.release = target_release,
+	.unlocked_ioctl = target_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.poll = target_poll,
+	.mmap = target_mmap,
+	.llseek = noop_llseek,
+};
+
+/*
+ * May the caller sample @task?  Itself: always.  Another thread: only with
+ * the same credentials as all of the target's and a dumpable target (the
+ * rule ptrace applies), or CAP_SYS_PTRACE.  ptrace_may_access() is not
+ * exported, hence this restatement of its uid/gid test.
+ */
+static bool may_sample(struct swprof_file *sf, struct task_struct *task)
+{
+	const struct cred *me = current_cred(), *tc;
+	bool same;
+
+	if (task == current)
+		return true;
+	if (sf->ptrace_cap && capable(CAP_SYS_PTRACE))
+		return true;
+	rcu_read_lock();
+	tc = __task_cred(task);
+	same = uid_eq(me->euid, tc->euid) && uid_eq(me->euid, tc->suid) &&
+	       uid_eq(me->euid, tc->uid) && gid_eq(me->egid, tc->egid) &&
+	       gid_eq(me->egid, tc->sgid) && gid_eq(me->egid, tc->gid);
+	rcu_read_unlock();
+	if (!same)
+		return false;
+	task_lock(task);
+	same = task->mm && get_dumpable(task->mm) == SUID_DUMP_USER;
+	task_unlock(task);
+	return same;
+}
+
+static int validate_attr(struct swprof_file *sf, struct swprof_target_attr *a)
+{
+	if (a->flags & ~SWPROF_TARGET_FLAGS_ALL)
+		return -EINVAL;
+	if (a->mode != SWPROF_MODE_CPU)
+		return -EINVAL;
+	if (!(a->flags & (SWPROF_TARGET_KSTACK | SWPROF_TARGET_USTACK)) && !a->raw_stack_size)
+		return -EINVAL;
+	if ((a->flags & SWPROF_TARGET_KSTACK) && !sf->kstack_cap)
+		return -EPERM;
+	if (!a->period_ns)
+		a->period_ns = swprof_default_period_ns;
+	if (a->period_ns < SWPROF_MIN_PERIOD_NS || a->period_ns > 60ULL * NSEC_PER_SEC)
+		return -EINVAL;
+	if (a->max_kernel_depth > SWPROF_MAX_DEPTH || a->max_user_depth > SWPROF_MAX_DEPTH)
+		return -EINVAL;
+	if (!a->max_kernel_depth)
+		a->max_kernel_depth = swprof_default_depth;
+	if (!a->max_user_depth)
+		a->max_user_depth = swprof_default_depth;
+	if (!a->ring_size)
+		a->ring_size = swprof_default_ring_size;
+	if (a->ring_size < PAGE_SIZE || !is_power_of_2(a->ring_size) ||
+	    a->ring_size > swprof_max_ring_size)
+		return -EINVAL;
+	if (a->raw_stack_size % 8 || a->raw_stack_size > SWPROF_MAX_RAW_STACK)
+		return -EINVAL;
+	if (a->wakeup_bytes > a->ring_size)
+		return -EINVAL;
+	/* the largest record must fit in the ring, with its LOST record */
+	if (sizeof(struct swprof_sample) + 8 * (a->max_kernel_depth + a->max_user_depth) +
+	    (a->raw_stack_size ? 8 * SWPROF_UREGS_NR + a->raw_stack_size : 0) +
+	    sizeof(struct swprof_lost) > a->ring_size)
+		return -EINVAL;
+	return 0;
+}
+
+static struct task_struct *get_target_task(u32 tid)
+{
+	struct task_struct *task;
+
+	if (!tid) {
+		get_task_struct(current);
+		return current;
+	}
+	if (tid > PID_MAX_LIMIT)
+		return ERR_PTR(-ESRCH);
+	rcu_read_lock();
+	task = pid_task(find_vpid(tid), PIDTYPE_PID);
+	if (task)
+		get_task_struct(task);
+	rcu_read_unlock();
+	return task ? task : ERR_PTR(-ESRCH);
+}
+
+int swprof_register(struct swprof_file *sf, void __user *uattr)
+{
+	struct swprof_target_attr a;
+	struct swprof_target *t;
+	struct task_struct *task;
+	struct file *file;
+	u64 mem;
+	int err, fd;
+
+	err = swprof_copy_in(&a, sizeof(a), sizeof(a), uattr);
+	if (err)
+		return err;
+	err = validate_attr(sf, &a);
+	if (err)
+		return err;
+	task = get_target_task(a.tid);
+	if (IS_ERR(task))
+		return PTR_ERR(task);
+	if (task->flags & (PF_KTHREAD | PF_EXITING)) {
+		err = task->flags & PF_KTHREAD ? -EINVAL : -ESRCH;
+		goto put_task;
+	}
+	if (!may_sample(sf, task)) {
+		err = -EPERM;
+		goto put_task;
+	}
+	if (atomic_inc_return(&swprof_nr_targets) > swprof_max_targets) {
+		atomic_dec(&swprof_nr_targets);
+		err = -ENOSPC;
+		goto put_task;
+	}
+	mem = (u64)a.ring_size + 2 * PAGE_SIZE;
+	if (atomic64_add_return(mem, &swprof_mem_used) > (u64)swprof_mem_limit_mb << 20) {
+		atomic64_sub(mem, &swprof_mem_used);
+		atomic_dec(&swprof_nr_targets);
+		err = -ENOSPC;
+		goto put_task;
+	}
+	t = kmem_cache_zalloc(swprof_target_cache, GFP_KERNEL);
+	if (!t) {
+		atomic64_sub(mem, &swprof_mem_used);
+		atomic_dec(&swprof_nr_targets);
+		err = -ENOMEM;
+		goto put_task;
+	}
+	/* from here on target_free() undoes everything */
+	t->task = task;
+	t->mem = mem;
+	t->pid_ns = get_pid_ns(task_active_pid_ns(current));
+	t->mode = a.mode;
+	t->flags = a.flags;
+	t->period_ns = a.period_ns;
+	t->kdepth = a.max_kernel_depth;
+	t->udepth = a.max_user_depth;
+	t->raw_size = a.raw_stack_size;
+	t->ptrace_cap = sf->ptrace_cap && capable(CAP_SYS_PTRACE);
+	t->reg_euid = current_euid();
+	t->reg_egid = current_egid();
+	t->pid_nr = __task_pid_nr_ns(task, PIDTYPE_TGID, t->pid_ns);
+	t->tid_nr = __task_pid_nr_ns(task, PIDTYPE_PID, t->pid_ns);
+	init_waitqueue_head(&t->wq);
+	init_irq_work(&t->wake_work, wake_work_fn);
+	swprof_target_timer_init(t);
+	err = swprof_ring_alloc(&t->ring, a.ring_size);
+	if (err)
+		goto free;
+	t->ring.wakeup_bytes = a.wakeup_bytes;
+	t->ring.hdr->tid = t->tid_nr;
+	t->ring.hdr->pid = t->pid_nr;
+	t->ring.hdr->mode = t->mode;
+	t->ring.hdr->period_ns = t->period_ns;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		err = fd;
+		goto free;
+	}
+	file = anon_inode_getfile("[swprof-target]", &swprof_target_fops, t, O_RDWR | O_CLOEXEC);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		err = PTR_ERR(file);
+		goto free;
+	}
+	target_hash(t);
+	/* exit sets PF_EXITING before its tracepoint: after hashing, either we see it or the hook sees us */
+	smp_mb();
+	if (READ_ONCE(task->flags) & PF_EXITING) {
+		put_unused_fd(fd);
+		fput(file);	/* release unhashes and frees after a grace period */
+		return -ESRCH;
+	}
+	if (a.flags & SWPROF_TARGET_ENABLE)
+		swprof_target_enable(t);
+	fd_install(fd, file);
+	return fd;
+
+free:
+	target_free(t);
+	return err;
+put_task:
+	put_task_struct(task);
+	return err;
+}
+
+int swprof_targets_init(void)
+{
+	swprof_target_cache = KMEM_CACHE(swprof_target, 0);
+	if (!swprof_target_cache)
+		return -ENOMEM;
+	swprof_wq = alloc_workqueue("swprof", WQ_UNBOUND, 0);
+	if (!swprof_wq) {
+		kmem_cache_destroy(swprof_target_cache);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* No fd can be open (each pins the module): only deferred frees remain. */
+void swprof_targets_exit(void)
+{
+	rcu_barrier();
+	destroy_workqueue(swprof_wq);
+	WARN_ON(atomic_read(&swprof_nr_targets));
+	kmem_cache_destroy(swprof_target_cache);
+}
