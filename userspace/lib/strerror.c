@@ -7,19 +7,20 @@ static const char *const messages[] = {
 	[ENODEV] = "the swprof module is not loaded: modprobe swprof",
 	[ENXIO] = "the swprof module is not loaded: modprobe swprof",
 	[EACCES] = "no permission to open /dev/swprof: check its owner and mode",
-	[EPERM] = "not allowed: registering another user's thread needs CAP_SYS_PTRACE, "
-		  "kernel stacks need CAP_PERFMON (or CAP_SYS_ADMIN)",
+	[EPERM] = "not allowed: registering another user's (or a non-dumpable) thread needs "
+		  "CAP_SYS_PTRACE; kernel stacks and resetting statistics need CAP_PERFMON "
+		  "(or CAP_SYS_ADMIN)",
 	[ESRCH] = "no such thread (it may have exited)",
-	[ENOSPC] = "the global ring memory limit of swprof is reached: "
-		   "unregister targets or ask for smaller rings",
+	[ENOSPC] = "swprof's limit on registered targets or on ring memory for all targets "
+		   "is reached: unregister targets or ask for smaller rings",
 	[E2BIG] = "a request is larger than the module knows and sets fields it does not "
 		  "know: upgrade swprof.ko or leave the new options at 0",
 	[ENOTTY] = "not a swprof file descriptor, or a command the module does not know",
 	[EPROTO] = "swprof.ko and libswprof differ in API major version or ring format: "
 		   "install matching versions",
-	[EINVAL] = "invalid argument: unknown flag or mode, period below the minimum, "
-		   "ring size not a power of two, depth or raw stack above the limit, "
-		   "or options this libswprof does not know",
+	[EINVAL] = "invalid argument: no stack asked for, unknown flag or mode, period out "
+		   "of range, ring size not a power of two, depth or raw stack above the "
+		   "limit, a kernel thread, or options this libswprof does not know",
 	[EOPNOTSUPP] = "not supported by this swprof module (check its feature bits)",
 	[EBADMSG] = "corrupt record in a swprof ring: stop reading this target",
 	[ENOMEM] = "out of memory for swprof rings or objects",

@@ -80,14 +80,11 @@ SWPROF_API int swprof_reset_stats(struct swprof *sw);
 /* ------------------------------------------------------------------ */
 /* Targets: one registered thread, its fd and its ring                */
 
-/* Used when swprof_target_opts.period_ns is 0: 100 Hz. */
-#define SWPROF_DEFAULT_PERIOD_NS	10000000ULL
-
 /*
  * Fields map one to one onto struct swprof_target_attr; 0 picks the
- * module's default, except period_ns (SWPROF_DEFAULT_PERIOD_NS) and flags,
- * which are passed as they are: set SWPROF_TARGET_USTACK to get user stacks
- * and SWPROF_TARGET_ENABLE to start sampling at once.
+ * module's default, except for flags, which are passed as they are: ask
+ * for at least one stack (SWPROF_TARGET_USTACK, SWPROF_TARGET_KSTACK or a
+ * raw_stack_size), and set SWPROF_TARGET_ENABLE to start sampling at once.
  */
 struct swprof_target_opts {
 	size_t sz;		/* sizeof(struct swprof_target_opts) */
@@ -95,7 +92,7 @@ struct swprof_target_opts {
 	__u32 mode;		/* enum swprof_mode */
 	__u32 flags;		/* SWPROF_TARGET_* */
 	__u32 ring_size;	/* data bytes, power of two >= page size */
-	__u64 period_ns;
+	__u64 period_ns;	/* >= min_period_ns */
 	__u16 max_kernel_depth;
 	__u16 max_user_depth;
 	__u32 raw_stack_size;	/* bytes of user stack copied per sample */

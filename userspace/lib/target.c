@@ -24,8 +24,6 @@ int swprof_target_attr_from_opts(const struct swprof_target_opts *opts,
 	attr->flags = SWPROF_OPTS_GET(opts, flags, 0);
 	attr->ring_size = SWPROF_OPTS_GET(opts, ring_size, 0);
 	attr->period_ns = SWPROF_OPTS_GET(opts, period_ns, 0);
-	if (!attr->period_ns)
-		attr->period_ns = SWPROF_DEFAULT_PERIOD_NS;
 	attr->max_kernel_depth = SWPROF_OPTS_GET(opts, max_kernel_depth, 0);
 	attr->max_user_depth = SWPROF_OPTS_GET(opts, max_user_depth, 0);
 	attr->raw_stack_size = SWPROF_OPTS_GET(opts, raw_stack_size, 0);
