@@ -32,6 +32,7 @@ unsigned int swprof_cost_bucket(__u64 ns)
 __u64 swprof_cost_percentile(const struct swprof_global_stats *st, double p)
 {
 	__u64 total = 0, rank, seen = 0;
+	double x;
 	unsigned int i;
 
 	if (!(p >= 0 && p <= 100))	/* also refuses NaN */
@@ -41,8 +42,9 @@ __u64 swprof_cost_percentile(const struct swprof_global_stats *st, double p)
 	if (!total)
 		return 0;
 	/* The rank-th smallest sample, 1-based: p=0 is the minimum, p=100 the maximum. */
-	rank = (__u64)(p / 100 * total);
-	if ((double)rank < p / 100 * total || !rank)
+	x = p * total / 100;
+	rank = (__u64)x;
+	if ((double)rank < x || !rank)
 		rank++;
 	if (rank > total)
 		rank = total;
