@@ -310,6 +310,11 @@ static int validate_attr(struct swprof_file *sf, struct swprof_target_attr *a)
 		a->max_kernel_depth = swprof_default_depth;
 	if (!a->max_user_depth)
 		a->max_user_depth = swprof_default_depth;
+	/* frames of a kind not asked for take no room in the ring */
+	if (!(a->flags & SWPROF_TARGET_KSTACK))
+		a->max_kernel_depth = 0;
+	if (!(a->flags & SWPROF_TARGET_USTACK))
+		a->max_user_depth = 0;
 	if (!a->ring_size)
 		a->ring_size = swprof_default_ring_size;
 	if (a->ring_size < PAGE_SIZE || !is_power_of_2(a->ring_size) ||
