@@ -22,7 +22,7 @@ unsigned int swprof_cost_bucket(__u64 ns)
 	unsigned int k, j, i;
 
 	if (ns < 64)
-		return ns / 8;
+		return (unsigned int)(ns / 8);
 	k = 63 - __builtin_clzll(ns) - 6;	/* ns in [64 << k, 128 << k) */
 	j = (ns >> (k + 4)) & 3;		/* which quarter of that range */
 	i = 8 + 4 * k + j;
