@@ -33,9 +33,12 @@ extern char __start_swprof_top[], __stop_swprof_top[];
 
 static atomic_int chain_stop;
 static volatile unsigned long chain_sink;
+static void *volatile chain_frame;
 
 __attribute__((section("swprof_leaf"))) CHAIN_FN void chain_leaf(void)
 {
+	/* asking for the frame address makes gcc set up the frame even in a leaf */
+	chain_frame = __builtin_frame_address(0);
 	while (!atomic_load_explicit(&chain_stop, memory_order_relaxed))
 		chain_sink++;
 }
@@ -125,6 +128,7 @@ struct drained {
 	unsigned int kernel_addr_seen;	/* any kernel-looking value where it must not be */
 	unsigned int raw_samples, raw_ok;
 	uint64_t lost_count;
+	uint64_t period_sum;	/* sum of the samples' period_ns */
 	char exec_comm[SWPROF_COMM_LEN];
 	unsigned int exec_flags;
 	struct swprof_seq_tracker tr;
@@ -140,6 +144,7 @@ static inline void drained_sample(struct drained *d, const struct swprof_sample 
 	unsigned int i;
 
 	d->samples++;
+	d->period_sum += s->period_ns;
 	if (has_chain(uips, s->nr_user))
 		d->chain_ok++;
 	if (s->nr_kernel)
