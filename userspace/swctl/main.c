@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* swctl: the swprof controller.  Dispatches to one command per file. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,17 +14,6 @@ static const struct {
 	{ "status", cmd_status, "show the module version, targets and counters" },
 	{ "symbolize", cmd_symbolize, "resolve addresses of a process or an ELF file" },
 };
-
-void swctl_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("swctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void usage(FILE *f)
 {

@@ -77,6 +77,7 @@ enum swprof_mode {
 #define SWPROF_TARGET_KSTACK	(1U << 0)	/* capture kernel stacks (privileged) */
 #define SWPROF_TARGET_USTACK	(1U << 1)	/* capture user stacks (frame pointers) */
 #define SWPROF_TARGET_ENABLE	(1U << 2)	/* start sampling at once */
+/* At least one of KSTACK, USTACK or a raw_stack_size must be asked for (else EINVAL). */
 #define SWPROF_TARGET_FLAGS_ALL	(SWPROF_TARGET_KSTACK | SWPROF_TARGET_USTACK | \
 				 SWPROF_TARGET_ENABLE)
 
@@ -85,7 +86,7 @@ struct swprof_target_attr {
 	__u32 flags;		/* SWPROF_TARGET_* */
 	__u32 tid;		/* thread, in the caller's pid namespace; 0 = caller */
 	__u32 mode;		/* enum swprof_mode */
-	__u64 period_ns;	/* sampling period, >= min_period_ns */
+	__u64 period_ns;	/* sampling period, >= min_period_ns; 0 = module default */
 	__u16 max_kernel_depth;	/* 0 = module default; <= max_depth */
 	__u16 max_user_depth;	/* 0 = module default; <= max_depth */
 	__u32 ring_size;	/* data bytes, power of two >= page size; 0 = default */
@@ -120,7 +121,10 @@ struct swprof_global_stats {
 
 /* /dev/swprof fd */
 #define SWPROF_IOC_VERSION	_IOWR(SWPROF_IOC_MAGIC, 0x00, struct swprof_version)
-/* returns a new O_CLOEXEC fd for the target; close = unregister */
+/*
+ * Returns a new O_CLOEXEC fd for the target; close = unregister.  ENOSPC:
+ * the max_targets or mem_limit_mb module limit is reached.
+ */
 #define SWPROF_IOC_REGISTER	_IOW(SWPROF_IOC_MAGIC, 0x01, struct swprof_target_attr)
 #define SWPROF_IOC_GLOBAL_STATS	_IOWR(SWPROF_IOC_MAGIC, 0x02, struct swprof_global_stats)
 /* zero the cost histogram (CAP_SYS_ADMIN or CAP_PERFMON) */
@@ -204,7 +208,7 @@ struct swprof_rec {
 	__u32 size;		/* whole record, multiple of 8 */
 	__u16 type;		/* enum swprof_rec_type */
 	__u16 flags;		/* per type */
-	__u64 seq;		/* per ring, +1 per record; LOST does not take one */
+	__u64 seq;		/* per ring, from 0, +1 per record; LOST does not take one */
 	__u64 time_ns;		/* CLOCK_MONOTONIC */
 };
 
