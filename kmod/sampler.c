@@ -183,10 +183,10 @@ static void arm_if_running(void *arg)
 
 int swprof_target_enable(struct swprof_target *t)
 {
-	if (test_bit(SWPROF_T_EXITED, &t->state))
-		return -ESRCH;
 	if (test_bit(SWPROF_T_DENIED, &t->state))
 		return -EPERM;
+	if (test_bit(SWPROF_T_EXITED, &t->state))
+		return -ESRCH;
 	if (test_and_set_bit(SWPROF_T_ENABLED, &t->state))
 		return 0;
 	update_state(t);

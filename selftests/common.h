@@ -127,6 +127,7 @@ struct drained {
 	unsigned int with_kernel;	/* samples with kernel frames */
 	unsigned int kernel_addr_seen;	/* any kernel-looking value where it must not be */
 	unsigned int raw_samples, raw_ok;
+	unsigned int samples_after_exec;
 	uint64_t lost_count;
 	uint64_t period_sum;	/* sum of the samples' period_ns */
 	char exec_comm[SWPROF_COMM_LEN];
@@ -144,6 +145,8 @@ static inline void drained_sample(struct drained *d, const struct swprof_sample 
 	unsigned int i;
 
 	d->samples++;
+	if (d->execs)
+		d->samples_after_exec++;
 	d->period_sum += s->period_ns;
 	if (has_chain(uips, s->nr_user))
 		d->chain_ok++;
@@ -158,8 +161,9 @@ static inline void drained_sample(struct drained *d, const struct swprof_sample 
 		__u64 sp = regs[SWPROF_UREG_SP], bp = regs[SWPROF_UREG_BP], saved[2];
 
 		d->raw_samples++;
+		/* in a syscall, ax holds -ENOSYS: an errno, not an address */
 		for (i = 0; i < SWPROF_UREGS_NR; i++)
-			if (regs[i] >= KERNEL_SPACE_START)
+			if (regs[i] >= KERNEL_SPACE_START && regs[i] < (__u64)-4096)
 				d->kernel_addr_seen++;
 		/*
 		 * In the leaf, the copy must hold the frame record the FP walk
