@@ -159,7 +159,8 @@ static int add_sample(const struct prof_sample *s, void *ctx)
 			n = &fl->nodes[cur];
 			n->count += s->count;
 			n->value += s->value_ns;
-			if (j > 0)
+			/* the last line is the function the others were inlined into */
+			if (j + 1 < loc.nr_lines)
 				n->flags |= FLAME_INLINED;
 			if (is_missing(prof_str(fl->prof, fn.name)))
 				n->flags |= FLAME_MISSING;

@@ -141,16 +141,17 @@ static void frame_color(const struct flame_node *n, const char *name, int rgb[3]
 	if (n->flags & FLAME_MISSING) {
 		rgb[0] = rgb[1] = rgb[2] = 170 + (int)(30 * v1);
 	} else if (n->kind == FLAME_KERNEL) {
-		rgb[0] = 235 + (int)(20 * v1);
-		rgb[1] = 135 + (int)(35 * v2);
-		rgb[2] = 30 + (int)(30 * v3);
+		rgb[0] = 240 + (int)(15 * v1);
+		rgb[1] = 125 + (int)(30 * v2);
+		rgb[2] = 20 + (int)(30 * v3);
 	} else if (n->kind == FLAME_THREAD) {
 		rgb[0] = 160 + (int)(30 * v1);
 		rgb[1] = 150 + (int)(30 * v2);
 		rgb[2] = 225 + (int)(25 * v3);
 	} else {
+		/* Reds and yellows; the orange band between is the kernel's. */
 		rgb[0] = 205 + (int)(50 * v1);
-		rgb[1] = (int)(200 * v2);
+		rgb[1] = v2 < 0.5 ? (int)(180 * v2) : 180 + (int)(100 * (v2 - 0.5));
 		rgb[2] = (int)(55 * v3);
 	}
 }
@@ -268,7 +269,7 @@ static const char script[] =
 "    g.fgIndex = i;\n"
 "    frames.push({ g: g, r: r, t: g.getElementsByTagName(\"text\")[0], name: lines[0],\n"
 "      info: lines.slice(1).join(\", \"), o: +g.getAttribute(\"fg:o\"), v: +g.getAttribute(\"fg:v\"),\n"
-"      fill: r.getAttribute(\"fill\"),\n"
+"      fill: r.getAttribute(\"fill\"), w: +r.getAttribute(\"width\"),\n"
 "      depth: Math.round(fg.icicle ? (y - fg.top) / fg.fh : (fg.base - y) / fg.fh - 1) });\n"
 "  }\n"
 "  var box = $(\"frames\");\n"
