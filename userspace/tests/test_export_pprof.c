@@ -17,12 +17,6 @@
 #include "fixtures/prof/prof_fixture.h"
 #include "prof.h"
 #include "profile.pb-c.h"
-#include "swctl.h"
-
-/* Command objects link in with the tests; main.c (which has this) does not. */
-__attribute__((weak)) void swctl_err(const char *fmt, ...)
-{
-}
 
 typedef Perftools__Profiles__Profile Profile;
 

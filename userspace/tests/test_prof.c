@@ -10,12 +10,6 @@
 
 #include "fixtures/prof/prof_fixture.h"
 #include "prof.h"
-#include "swctl.h"
-
-/* Command objects link in with the tests; main.c (which has this) does not. */
-__attribute__((weak)) void swctl_err(const char *fmt, ...)
-{
-}
 
 static int func(struct prof *p, const char *name)
 {
