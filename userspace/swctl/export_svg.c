@@ -103,10 +103,12 @@ static const char *fmt_count(uint64_t v, char *buf, size_t size)
 	return buf;
 }
 
-/* "12.3 ms" */
+/* "12.3 ms", "5510 s": three digits, never an exponent */
 static const char *fmt_ns(uint64_t ns, char *buf, size_t size)
 {
-	if (ns >= 1000000000ULL)
+	if (ns >= 1000000000000ULL)
+		snprintf(buf, size, "%.0f s", (double)ns / 1e9);
+	else if (ns >= 1000000000ULL)
 		snprintf(buf, size, "%.3g s", (double)ns / 1e9);
 	else if (ns >= 1000000)
 		snprintf(buf, size, "%.3g ms", (double)ns / 1e6);
