@@ -347,6 +347,32 @@ static bool load_zstd(struct sym_session *s)
 	return true;
 }
 
+static bool read_chdr(Elf *elf, const Elf_Data *raw, GElf_Chdr *ch, size_t *hdr)
+{
+	if (gelf_getclass(elf) == ELFCLASS32) {
+		Elf32_Chdr c;
+
+		if (raw->d_size < sizeof(c))
+			return false;
+		memcpy(&c, raw->d_buf, sizeof(c));
+		ch->ch_type = c.ch_type;
+		ch->ch_size = c.ch_size;
+		ch->ch_addralign = c.ch_addralign;
+		*hdr = sizeof(c);
+	} else {
+		Elf64_Chdr c;
+
+		if (raw->d_size < sizeof(c))
+			return false;
+		memcpy(&c, raw->d_buf, sizeof(c));
+		ch->ch_type = c.ch_type;
+		ch->ch_size = c.ch_size;
+		ch->ch_addralign = c.ch_addralign;
+		*hdr = sizeof(c);
+	}
+	return true;
+}
+
 /*
  * libdw 0.188 inflates zlib sections (SHF_COMPRESSED or .zdebug) itself but
  * knows nothing of ELFCOMPRESS_ZSTD: inflate those here and hand libdw the
@@ -368,14 +394,16 @@ int sym_decompress_sections(struct sym_session *s, struct sym_file *f, Elf *elf)
 		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_COMPRESSED) ||
 		    sh.sh_type == SHT_NOBITS)
 			continue;
-		if (!gelf_getchdr(scn, &ch) || ch.ch_type != ELFCOMPRESS_ZSTD)
+		/*
+		 * gelf_getchdr() of 0.188 refuses compression types it does not
+		 * know.  The Elf_Data to patch is elf_getdata()'s: libdw reads that.
+		 */
+		raw = elf_getdata(scn, NULL);
+		if (!raw || !raw->d_buf || !read_chdr(elf, raw, &ch, &hdr) ||
+		    ch.ch_type != ELFCOMPRESS_ZSTD || ch.ch_size > (1UL << 32))
 			continue;
 		if (!load_zstd(s))
 			return -ENOTSUP;
-		raw = elf_rawdata(scn, NULL);
-		hdr = gelf_getclass(elf) == ELFCLASS32 ? sizeof(Elf32_Chdr) : sizeof(Elf64_Chdr);
-		if (!raw || raw->d_size < hdr || ch.ch_size > (1UL << 32))
-			continue;
 		buf = malloc(ch.ch_size ? ch.ch_size : 1);
 		z = calloc(1, sizeof(*z));
 		if (!buf || !z) {

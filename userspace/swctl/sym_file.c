@@ -530,8 +530,9 @@ static uint16_t sym_rank(const GElf_Sym *sym)
 {
 	unsigned int type = GELF_ST_TYPE(sym->st_info);
 	unsigned int bind = GELF_ST_BIND(sym->st_info);
+	/* Aliases: the public name (global, then weak) reads best. */
 	unsigned int b = bind == STB_GLOBAL || bind == STB_GNU_UNIQUE ? 2 :
-			 bind == STB_LOCAL ? 1 : 0;
+			 bind == STB_WEAK ? 1 : 0;
 
 	return (uint16_t)((type == STT_FUNC || type == STT_GNU_IFUNC ? 4 : 0) | b);
 }

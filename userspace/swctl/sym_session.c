@@ -416,11 +416,17 @@ int sym_resolve(struct sym_session *s, pid_t pid, uint64_t addr, unsigned int fl
 
 static struct sym_file *elf_by_path(struct sym_session *s, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *real = realpath(path, NULL);
+	struct sym_file *f;
+	int fd;
 
-	if (fd < 0)
+	if (!real)
 		return NULL;
-	return sym_file_from_fd(s, fd, path, path, NULL, false, NULL);
+	/* The absolute path: .gnu_debuglink is searched next to it. */
+	fd = open(real, O_RDONLY | O_CLOEXEC);
+	f = fd < 0 ? NULL : sym_file_from_fd(s, fd, real, real, NULL, false, NULL);
+	free(real);
+	return f;
 }
 
 int sym_resolve_elf(struct sym_session *s, const char *path, uint64_t rel_addr,

@@ -206,9 +206,10 @@ static unsigned int leading_underscores(const char *s)
 }
 
 /*
- * Among aliases at one address, prefer (like perf does) a sized symbol,
- * then a better binding/type, then fewer leading underscores ("malloc"
- * over "__libc_malloc"), then the longer name.
+ * Among aliases at one address, prefer a sized symbol, then a function,
+ * then global over weak over local, then not a glibc-internal "__GI_" name,
+ * then fewer leading underscores ("malloc" over "__libc_malloc"), then the
+ * default version ("f@@V2" over "f@V1"), then the longer name.
  */
 static int cand_cmp(const void *pa, const void *pb, void *arg)
 {
@@ -228,8 +229,16 @@ static int cand_cmp(const void *pa, const void *pb, void *arg)
 		return 0;
 	na = cand_name(t, a->name);
 	nb = cand_name(t, b->name);
+	ua = !strncmp(na, "__GI_", 5);
+	ub = !strncmp(nb, "__GI_", 5);
+	if (ua != ub)
+		return ua < ub ? -1 : 1;
 	ua = leading_underscores(na);
 	ub = leading_underscores(nb);
+	if (ua != ub)
+		return ua < ub ? -1 : 1;
+	ua = strchr(na, '@') && !strstr(na, "@@");
+	ub = strchr(nb, '@') && !strstr(nb, "@@");
 	if (ua != ub)
 		return ua < ub ? -1 : 1;
 	la = strlen(na);
@@ -374,12 +383,20 @@ char *sym_demangle(const char *name, unsigned int opt_flags)
 	return cplus_demangle(name, dmgl);
 }
 
+/* "f@@GLIBC_2.34" -> "f": the version is no part of the function's name. */
+static char *strip_version(const char *raw)
+{
+	const char *at = strchr(raw, '@');
+
+	return at && at != raw ? strndup(raw, (size_t)(at - raw)) : NULL;
+}
+
 const char *sym_table_demangle(struct sym_table *t, size_t idx, unsigned int opt_flags)
 {
 	const char *raw = cand_name(t, t->syms[idx].name);
-	char *d;
+	char *d, *plain;
 
-	if (opt_flags & SYM_OPT_NO_DEMANGLE)
+	if ((opt_flags & SYM_OPT_NO_DEMANGLE) && !strchr(raw, '@'))
 		return raw;
 	if (!t->demangled) {
 		t->demangled = calloc(t->nr, sizeof(*t->demangled));
@@ -392,7 +409,12 @@ const char *sym_table_demangle(struct sym_table *t, size_t idx, unsigned int opt
 		return raw;
 	if (d)
 		return d;
-	d = sym_demangle(raw, opt_flags);
+	plain = strip_version(raw);
+	d = sym_demangle(plain ? plain : raw, opt_flags);
+	if (d)
+		free(plain);
+	else
+		d = plain;
 	if (!d) {
 		t->demangled[idx] = (char *)1;
 		return raw;
