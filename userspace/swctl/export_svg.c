@@ -153,7 +153,7 @@ static void frame_color(const struct flame_node *n, const char *name, int rgb[3]
 	} else {
 		/* Reds and yellows; the orange band between is the kernel's. */
 		rgb[0] = 205 + (int)(50 * v1);
-		rgb[1] = v2 < 0.5 ? (int)(180 * v2) : 180 + (int)(100 * (v2 - 0.5));
+		rgb[1] = v2 < 0.5 ? (int)(160 * v2) : 190 + (int)(80 * (v2 - 0.5));
 		rgb[2] = (int)(55 * v3);
 	}
 }
@@ -206,7 +206,7 @@ static void put_frame(struct svg *s, const struct flame_node *n, uint64_t off)
 }
 
 /* Walks the tree twice: once to size the image, once to draw. */
-static void walk(struct svg *s, bool draw)
+static int walk(struct svg *s, bool draw)
 {
 	struct flame *fl = &s->fl;
 	uint64_t *cursor;
@@ -214,7 +214,7 @@ static void walk(struct svg *s, bool draw)
 
 	cursor = calloc((size_t)fl->max_depth + 2, sizeof(*cursor));
 	if (!cursor)
-		return;
+		return -ENOMEM;
 	while (1) {
 		const struct flame_node *n = &fl->nodes[cur];
 		uint64_t off = cursor[n->depth];
@@ -243,6 +243,7 @@ static void walk(struct svg *s, bool draw)
 		cur = fl->nodes[cur].next_sibling;
 	}
 	free(cursor);
+	return 0;
 }
 
 /* Counts the frames of skipped subtrees too, as "omitted". */
@@ -492,7 +493,12 @@ int prof_export_svg(const struct prof *p, FILE *f, const struct prof_export_opts
 	s->scale = s->total ? (double)(s->width - 2 * XPAD) / (double)s->total : 0;
 
 	/* Size first: the height depends on the deepest frame still drawn. */
-	walk(s, false);
+	err = walk(s, false);
+	if (err) {
+		flame_free(&s->fl);
+		free(s);
+		return export_error(opts, err, "cannot draw the flame graph: out of memory");
+	}
 	s->height = TOP_PAD + (s->depth + 1) * FRAME_H + BOTTOM_PAD;
 	{
 		/* Omitted frames: every node of each subtree cut at its root. */
@@ -513,12 +519,13 @@ int prof_export_svg(const struct prof *p, FILE *f, const struct prof_export_opts
 	if (s->total) {
 		uint64_t omitted = s->omitted;
 
-		walk(s, true);
+		err = walk(s, true);
 		s->omitted = omitted;
 	}
 	fputs("</g>\n</svg>\n", f);
 
-	err = ferror(f) ? -EIO : 0;
+	if (!err && ferror(f))
+		err = -EIO;
 	if (err)
 		export_error(opts, err, "cannot write the flame graph: %s", strerror(-err));
 	else if (EXPORT_OPT(opts, result, NULL)) {

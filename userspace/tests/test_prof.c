@@ -323,6 +323,9 @@ TEST(memory_cap_folds_new_stacks_into_truncated)
 	trunc = prof_truncated_location(p);
 	EXPECT_EQ(trunc, loc(p, 0, 0xdead0000, "brand_new"));
 	EXPECT_EQ(first[0], loc(p, 0, 0x1000, "first"));
+	EXPECT_EQ(-ENOSPC, prof_string(p, "never seen before"));
+	EXPECT_EQ(prof_string(p, "first"), prof_string(p, "first"));
+	EXPECT_GT(prof_string(p, "first"), 0);
 	ASSERT_EQ(0, prof_get_location(p, trunc, &li));
 	ASSERT_EQ(0, prof_get_function(p, li.lines[0].function, &fi));
 	EXPECT_STREQ("[truncated: memory cap]", prof_str(p, fi.name));
