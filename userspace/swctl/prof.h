@@ -60,7 +60,10 @@ void prof_add_lost(struct prof *p, uint64_t lost);
 
 /* ---- building ------------------------------------------------------- */
 
-/* Interns a NUL-terminated string; NULL is "".  Index >= 0, "" is 0. */
+/*
+ * Interns a NUL-terminated string; NULL is "".  Index >= 0, "" is 0;
+ * -ENOSPC for a new string once the cap is hit.
+ */
 int prof_string(struct prof *p, const char *s);
 
 struct prof_mapping {
