@@ -19,7 +19,7 @@ KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/probes/*) kmod/configure k
 .PHONY: all kmod userspace selftests check demo bench clean module setup \
 	$(addprefix kmod-,$(KERNELS))
 
-all: kmod userspace selftests
+all: kmod userspace selftests demo-workload
 
 setup:
 	@tools/setup
@@ -43,6 +43,14 @@ module:
 userspace:
 	@$(MAKE) -f userspace/Makefile
 
+.PHONY: demo-workload
+demo-workload: $(BUILD)/demo/workload
+
+# The demo's sample workload: frame pointers on, libc's qsort in the middle.
+$(BUILD)/demo/workload: tools/demo/workload.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -pthread -o $@ $<
+
 selftests: userspace
 	@$(MAKE) -C selftests
 
@@ -52,7 +60,7 @@ check: setup
 
 demo: setup
 	@$(MAKE) --no-print-directory all
-	@tools/demo
+	@tools/demo/run
 
 bench: setup
 	@$(MAKE) --no-print-directory all
