@@ -203,7 +203,20 @@ static void *sleeper(void *arg)
 
 #define MANY 1024
 
-TEST(many_registered)
+/* Heavy tests: TCG on a busy 2-core host needs more than the default 30 s. */
+FIXTURE(heavy) {
+	int unused;
+};
+
+FIXTURE_SETUP(heavy)
+{
+}
+
+FIXTURE_TEARDOWN(heavy)
+{
+}
+
+TEST_F_TIMEOUT(heavy, many_registered, 600)
 {
 	static pthread_t th[MANY];
 	static atomic_int tids[MANY];
@@ -267,7 +280,7 @@ static void *short_lived(void *p)
 	return NULL;
 }
 
-TEST(short_lived_threads)
+TEST_F_TIMEOUT(heavy, short_lived_threads, 600)
 {
 	static struct short_arg args[WAVE];
 	pthread_t th[WAVE];
