@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "events.h"
 #include "swprof.h"
 
 #define __stringify_api(x, y) #x "." #y
@@ -166,9 +167,12 @@ static int __init swprof_init(void)
 	err = swprof_targets_init();
 	if (err)
 		return err;
-	err = swprof_sampler_init();
+	err = swprof_events_init();
 	if (err)
 		goto targets;
+	err = swprof_sampler_init();
+	if (err)
+		goto events;
 	err = misc_register(&swprof_misc);
 	if (err)
 		goto sampler;
@@ -177,6 +181,8 @@ static int __init swprof_init(void)
 	return 0;
 sampler:
 	swprof_sampler_exit();
+events:
+	swprof_events_exit();
 targets:
 	swprof_targets_exit();
 	return err;
@@ -187,6 +193,7 @@ static void __exit swprof_exit(void)
 	misc_deregister(&swprof_misc);
 	swprof_sampler_exit();
 	swprof_targets_exit();
+	swprof_events_exit();
 }
 
 module_init(swprof_init);

@@ -359,7 +359,7 @@ int swprof_register(struct swprof_file *sf, void __user *uattr)
 	u64 mem;
 	int err, fd;
 
-	err = swprof_copy_in(&a, sizeof(a), sizeof(a), uattr);
+	err = swprof_copy_in(&a, sizeof(a), SWPROF_TARGET_ATTR_SIZE_VER0, uattr);
 	if (err)
 		return err;
 	err = validate_attr(sf, &a);

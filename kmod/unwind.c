@@ -183,6 +183,8 @@ void swprof_emit_sample(struct swprof_target *t, struct pt_regs *regs, u64 perio
 	s->nr_user = nu;
 	s->raw_size = raw;
 	s->period_ns = period_ns;
+	s->trace_task = 0;
+	s->trace_seq = 0;
 	size = sizeof(*s) + 8 * (nk + nu);
 	if (raw)
 		size += 8 * SWPROF_UREGS_NR + round_up(raw, 8);

@@ -24,7 +24,7 @@
 #define SWPROF_DEVICE		"/dev/swprof"
 
 #define SWPROF_API_MAJOR	1
-#define SWPROF_API_MINOR	0
+#define SWPROF_API_MINOR	1
 
 /* Ring format version, in struct swprof_ring_header.version. */
 #define SWPROF_RING_VERSION	1
@@ -35,8 +35,11 @@
 #define SWPROF_FEAT_USTACK_FP	(1ULL << 2)	/* user stacks, frame pointers */
 #define SWPROF_FEAT_RAW_STACK	(1ULL << 3)	/* raw user stack + regs */
 #define SWPROF_FEAT_COST_STATS	(1ULL << 4)	/* per-sample cost histogram */
-#define SWPROF_FEAT_MODE_OFFCPU	(1ULL << 5)	/* SWPROF_MODE_OFFCPU */
-#define SWPROF_FEAT_MODE_WALL	(1ULL << 6)	/* SWPROF_MODE_WALL */
+#define SWPROF_FEAT_MODE_OFFCPU	(1ULL << 5)	/* SWPROF_MODE_OFFCPU (1.1) */
+#define SWPROF_FEAT_MODE_WALL	(1ULL << 6)	/* SWPROF_MODE_WALL (1.1) */
+#define SWPROF_FEAT_PROCESS	(1ULL << 7)	/* SWPROF_TARGET_PROCESS, group fds (1.1) */
+#define SWPROF_FEAT_TRACE	(1ULL << 8)	/* trace sessions and trace_begin/end (1.1) */
+#define SWPROF_FEAT_EVENTS	(1ULL << 9)	/* generic netlink family "swprof" (1.1) */
 
 /* Limits, also reported by SWPROF_IOC_VERSION (module parameters may lower them). */
 #define SWPROF_MAX_DEPTH	512		/* kernel or user frames */
@@ -69,17 +72,23 @@ struct swprof_version {
 
 enum swprof_mode {
 	SWPROF_MODE_CPU		= 0,	/* a sample every period of on-CPU time */
-	SWPROF_MODE_OFFCPU	= 1,	/* reserved: next API minor */
-	SWPROF_MODE_WALL	= 2,	/* reserved: next API minor */
+	SWPROF_MODE_OFFCPU	= 1,	/* one OFFCPU record per voluntary block */
+	SWPROF_MODE_WALL	= 2,	/* a sample every period of wall time, whatever the state */
 };
 
 /* struct swprof_target_attr.flags */
 #define SWPROF_TARGET_KSTACK	(1U << 0)	/* capture kernel stacks (privileged) */
 #define SWPROF_TARGET_USTACK	(1U << 1)	/* capture user stacks (frame pointers) */
 #define SWPROF_TARGET_ENABLE	(1U << 2)	/* start sampling at once */
+/*
+ * tid is a process id: every thread of the process now and every thread it
+ * creates later, each with a ring of its own.  The ioctl then returns a
+ * group fd; SWPROF_IOC_ACCEPT on it hands out one target fd per thread.
+ */
+#define SWPROF_TARGET_PROCESS	(1U << 3)
 /* At least one of KSTACK, USTACK or a raw_stack_size must be asked for (else EINVAL). */
 #define SWPROF_TARGET_FLAGS_ALL	(SWPROF_TARGET_KSTACK | SWPROF_TARGET_USTACK | \
-				 SWPROF_TARGET_ENABLE)
+				 SWPROF_TARGET_ENABLE | SWPROF_TARGET_PROCESS)
 
 struct swprof_target_attr {
 	__u32 size;		/* sizeof(struct swprof_target_attr) */
@@ -92,7 +101,11 @@ struct swprof_target_attr {
 	__u32 ring_size;	/* data bytes, power of two >= page size; 0 = default */
 	__u32 raw_stack_size;	/* bytes of user stack copied per sample, multiple of 8; 0 = none */
 	__u32 wakeup_bytes;	/* poll() ready once this many bytes are unread; 0 = any */
+	/* API 1.1; a 1.0 caller's struct ends here (48 bytes) and reads as 0 */
+	__u64 min_block_ns;	/* OFFCPU: blocks shorter than this are not recorded */
 };
+
+#define SWPROF_TARGET_ATTR_SIZE_VER0	48
 
 /* -------------------------------------------------------------------- */
 /* Global statistics (SWPROF_IOC_GLOBAL_STATS on /dev/swprof).          */
@@ -129,6 +142,98 @@ struct swprof_global_stats {
 #define SWPROF_IOC_GLOBAL_STATS	_IOWR(SWPROF_IOC_MAGIC, 0x02, struct swprof_global_stats)
 /* zero the cost histogram (CAP_SYS_ADMIN or CAP_PERFMON) */
 #define SWPROF_IOC_RESET_STATS	_IO(SWPROF_IOC_MAGIC, 0x03)
+/* returns a new O_CLOEXEC trace session fd (API 1.1) */
+#define SWPROF_IOC_TRACE_SESSION _IOW(SWPROF_IOC_MAGIC, 0x04, struct swprof_trace_session_attr)
+/*
+ * The calling thread starts a traced request (API 1.1).  0: admitted, sampled
+ * in WALL mode into the session from min_duration on; ENOENT: no running task
+ * for this endpoint; EDQUOT: the task's max_sampling_count is reached;
+ * EBUSY: its max_parallel is reached; EALREADY: this thread is in a segment.
+ */
+#define SWPROF_IOC_TRACE_BEGIN	_IOWR(SWPROF_IOC_MAGIC, 0x05, struct swprof_trace_begin)
+/* The calling thread's traced request ended.  ENOENT: it was not admitted. */
+#define SWPROF_IOC_TRACE_END	_IO(SWPROF_IOC_MAGIC, 0x06)
+
+/* -------------------------------------------------------------------- */
+/* Trace sessions (API 1.1): the controller's side of trace profiling    */
+
+#define SWPROF_ENDPOINT_MAX	256	/* bytes, NUL included */
+#define SWPROF_SEGMENT_ID_MAX	128	/* bytes, NUL included */
+
+/*
+ * SWPROF_IOC_TRACE_SESSION on /dev/swprof returns a session fd, a group fd
+ * like a process's: every admitted segment becomes a target (WALL mode, its
+ * own ring) handed out by SWPROF_IOC_ACCEPT.  Only threads the session's
+ * owner may sample (same user, or the owner has CAP_SYS_PTRACE) are admitted.
+ */
+struct swprof_trace_session_attr {
+	__u32 size;
+	__u32 flags;		/* SWPROF_TARGET_KSTACK, SWPROF_TARGET_USTACK */
+	__u32 ring_size;	/* per segment; 0 = 64 KiB */
+	__u32 raw_stack_size;
+	__u16 max_kernel_depth;
+	__u16 max_user_depth;
+	__u32 __reserved;	/* must be 0 */
+};
+
+/* A trace-profiling task (SkyWalking's ProfileTask), added on a session fd. */
+struct swprof_trace_task {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u32 id;		/* out: the task's id in the module, >= 1 */
+	__u32 max_sampling_count; /* segments admitted over the task's life, >= 1 */
+	__u32 max_parallel;	/* segments sampled at once, >= 1 */
+	__u32 max_samples;	/* per segment; 0 = no limit but the task's end */
+	__u64 start_ns;		/* CLOCK_REALTIME: admission window start */
+	__u64 end_ns;		/* ... and end; sampling of its segments stops then */
+	__u64 min_duration_ns;	/* sampling of a segment starts this long after its begin */
+	__u64 dump_period_ns;	/* WALL period, >= 10 ms */
+	char endpoint[SWPROF_ENDPOINT_MAX];	/* exact match, NUL-terminated */
+};
+
+struct swprof_trace_task_stats {
+	__u32 size;
+	__u32 id;		/* in */
+	__u32 admitted;		/* segments admitted so far */
+	__u32 active;		/* being sampled now */
+	__u64 refused_count;	/* begins refused: max_sampling_count reached */
+	__u64 refused_parallel;	/* begins refused: max_parallel reached */
+	__u32 ended;		/* 1 once the task ended (end time or SWPROF_IOC_TRACE_TASK_END) */
+	__u32 __pad;
+};
+
+/* The integrator's side: on any /dev/swprof fd, for the calling thread. */
+struct swprof_trace_begin {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u32 task;		/* out: id of the task that admitted the segment */
+	__u32 __reserved;	/* must be 0 */
+	char endpoint[SWPROF_ENDPOINT_MAX];	/* NUL-terminated */
+	char segment_id[SWPROF_SEGMENT_ID_MAX];	/* NUL-terminated, non-empty */
+};
+
+/* -------------------------------------------------------------------- */
+/* Group fds (a process, API 1.1, or a trace session)                    */
+
+struct swprof_accept {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__s32 fd;		/* out: the new target fd (O_CLOEXEC) */
+	__u32 tid;		/* out */
+	__u32 pid;		/* out */
+	__u32 __pad;
+};
+
+struct swprof_group_stats {
+	__u32 size;
+	__u32 state;		/* SWPROF_GSTATE_* */
+	__u32 pid;		/* process groups: the process; sessions: 0 */
+	__u32 pending;		/* targets waiting for SWPROF_IOC_ACCEPT */
+	__u64 attached;		/* threads (segments) attached so far */
+	__u64 missed;		/* threads not followed: memory or target limits */
+};
+
+#define SWPROF_GSTATE_EXITED	(1U << 0)	/* every thread of the process exited */
 
 /* -------------------------------------------------------------------- */
 /* Target fd                                                             */
@@ -156,6 +261,15 @@ struct swprof_target_stats {
 #define SWPROF_IOC_ENABLE	_IO(SWPROF_IOC_MAGIC, 0x10)
 #define SWPROF_IOC_DISABLE	_IO(SWPROF_IOC_MAGIC, 0x11)
 #define SWPROF_IOC_TARGET_STATS	_IOWR(SWPROF_IOC_MAGIC, 0x12, struct swprof_target_stats)
+
+/* Group fds (API 1.1).  ACCEPT: EAGAIN when no target is pending. */
+#define SWPROF_IOC_ACCEPT	_IOWR(SWPROF_IOC_MAGIC, 0x20, struct swprof_accept)
+#define SWPROF_IOC_GROUP_STATS	_IOWR(SWPROF_IOC_MAGIC, 0x21, struct swprof_group_stats)
+/* Session fds (API 1.1). */
+#define SWPROF_IOC_TRACE_TASK_ADD _IOWR(SWPROF_IOC_MAGIC, 0x30, struct swprof_trace_task)
+/* end a task now: its segments get a TRACE_END record; the arg is a __u32 id */
+#define SWPROF_IOC_TRACE_TASK_END _IOW(SWPROF_IOC_MAGIC, 0x31, __u32)
+#define SWPROF_IOC_TRACE_TASK_STATS _IOWR(SWPROF_IOC_MAGIC, 0x32, struct swprof_trace_task_stats)
 
 /*
  * mmap of a target fd (offsets from the header page, which is page 0):
@@ -198,10 +312,27 @@ struct swprof_ring_consumer {
 /* Records                                                               */
 
 enum swprof_rec_type {
-	SWPROF_REC_SAMPLE	= 1,
-	SWPROF_REC_LOST		= 2,
-	SWPROF_REC_EXIT		= 3,
-	SWPROF_REC_EXEC		= 4,
+	SWPROF_REC_SAMPLE	= 1,	/* struct swprof_sample */
+	SWPROF_REC_LOST		= 2,	/* struct swprof_lost */
+	SWPROF_REC_EXIT		= 3,	/* struct swprof_exit */
+	SWPROF_REC_EXEC		= 4,	/* struct swprof_exec */
+	SWPROF_REC_OFFCPU	= 5,	/* struct swprof_sample: one voluntary block (1.1) */
+	SWPROF_REC_COMM		= 6,	/* struct swprof_comm: a thread's name (1.1) */
+	SWPROF_REC_TRACE_BEGIN	= 7,	/* struct swprof_trace_rec: a traced segment starts (1.1) */
+	SWPROF_REC_TRACE_END	= 8,	/* struct swprof_trace_end: ... ends (1.1) */
+};
+
+/*
+ * struct swprof_rec.flags of SAMPLE and OFFCPU records: the thread's state
+ * when the stack was taken (OFFCPU: the state it blocked in).
+ */
+enum swprof_task_state {
+	SWPROF_STATE_RUNNING	= 0,	/* on a CPU */
+	SWPROF_STATE_RUNNABLE	= 1,	/* preempted, waiting for a CPU (WALL) */
+	SWPROF_STATE_SLEEPING	= 2,	/* S: interruptible sleep */
+	SWPROF_STATE_DISK	= 3,	/* D: uninterruptible sleep */
+	SWPROF_STATE_STOPPED	= 4,	/* T/t: stopped or traced */
+	SWPROF_STATE_OTHER	= 5,
 };
 
 struct swprof_rec {
@@ -219,6 +350,7 @@ struct swprof_rec {
 #define SWPROF_SAMPLE_USER_MODE	(1U << 3)	/* interrupted in user mode */
 #define SWPROF_SAMPLE_RAW_FAULT	(1U << 4)	/* raw copy shorter than asked: fault */
 #define SWPROF_SAMPLE_UBADFP	(1U << 5)	/* user walk stopped: frame pointer went backwards */
+#define SWPROF_SAMPLE_SNAPSHOT	(1U << 6)	/* WALL: stack taken at the last switch-out */
 
 /*
  * x86-64 user registers in DWARF register order, saved with a raw stack:
@@ -230,7 +362,7 @@ struct swprof_rec {
 #define SWPROF_UREG_IP		16
 
 struct swprof_sample {
-	struct swprof_rec hdr;	/* type SWPROF_REC_SAMPLE */
+	struct swprof_rec hdr;	/* type SWPROF_REC_SAMPLE or SWPROF_REC_OFFCPU; flags: state */
 	__u32 cpu;
 	__u32 pid;
 	__u32 tid;
@@ -238,7 +370,14 @@ struct swprof_sample {
 	__u16 nr_kernel;	/* kernel frames, leaf first */
 	__u16 nr_user;		/* user frames, leaf first */
 	__u32 raw_size;		/* bytes of raw stack after the regs; 0 = no regs either */
-	__u64 period_ns;	/* time this sample stands for */
+	/*
+	 * SAMPLE: time this sample stands for (the period, times the periods
+	 * elapsed if the timer fired late).  OFFCPU: time off CPU; the block
+	 * began at hdr.time_ns - period_ns.
+	 */
+	__u64 period_ns;
+	__u32 trace_task;	/* trace segments: the task id; else 0 */
+	__u32 trace_seq;	/* trace segments: 0, 1, 2... per segment, no gaps */
 	/*
 	 * Then: __u64 ips[nr_kernel + nr_user];
 	 * then, if raw_size: __u64 regs[SWPROF_UREGS_NR]; __u8 stack[raw_size]
@@ -273,5 +412,76 @@ struct swprof_exec {
 	__u32 tid;		/* may change: an exec from a non-leader thread takes the pid */
 	char comm[SWPROF_COMM_LEN];
 };
+
+/* A thread's name: first record of a thread attached through a group (1.1). */
+struct swprof_comm {
+	struct swprof_rec hdr;	/* type SWPROF_REC_COMM */
+	__u32 pid;
+	__u32 tid;
+	char comm[SWPROF_COMM_LEN];
+};
+
+/* First record of a trace segment's ring (1.1). */
+struct swprof_trace_rec {
+	struct swprof_rec hdr;	/* type SWPROF_REC_TRACE_BEGIN */
+	__u32 task;		/* task id */
+	__u32 pid;
+	__u32 tid;
+	__u32 __pad;
+	__u64 begin_realtime_ns; /* CLOCK_REALTIME at trace_begin */
+	__u64 begin_ns;		/* CLOCK_MONOTONIC at trace_begin */
+	char segment_id[SWPROF_SEGMENT_ID_MAX];
+};
+
+/* struct swprof_trace_end.reason */
+enum swprof_trace_end_reason {
+	SWPROF_TRACE_END_CALLED		= 0,	/* the thread called trace_end */
+	SWPROF_TRACE_END_TASK		= 1,	/* the task ended */
+	SWPROF_TRACE_END_MAX_SAMPLES	= 2,	/* the per-segment maximum was reached */
+	SWPROF_TRACE_END_EXIT		= 3,	/* the thread exited */
+	SWPROF_TRACE_END_SESSION	= 4,	/* the session was closed */
+};
+
+struct swprof_trace_end {
+	struct swprof_rec hdr;	/* type SWPROF_REC_TRACE_END */
+	__u32 task;
+	__u32 reason;		/* enum swprof_trace_end_reason */
+	__u32 samples;		/* trace_seq of the next sample there would have been */
+	__u32 __pad;
+	__u64 end_realtime_ns;
+};
+
+/* -------------------------------------------------------------------- */
+/* Events: generic netlink family SWPROF_GENL_NAME, multicast group      */
+/* SWPROF_GENL_MCGRP (API 1.1).                                          */
+
+#define SWPROF_GENL_NAME	"swprof"
+#define SWPROF_GENL_VERSION	1
+#define SWPROF_GENL_MCGRP	"events"
+
+enum swprof_genl_cmd {
+	SWPROF_CMD_UNSPEC,
+	SWPROF_CMD_TARGET_ADDED,	/* an integrator registered itself or was admitted */
+	SWPROF_CMD_TARGET_EXITED,	/* a registered thread exited */
+	SWPROF_CMD_RING_WATERMARK,	/* a ring is more than 3/4 full */
+	SWPROF_CMD_SAMPLES_LOST,	/* a ring dropped records (once per burst) */
+	SWPROF_CMD_TRACE_TASK_ENDED,	/* a trace task ended */
+	__SWPROF_CMD_MAX,
+};
+
+enum swprof_genl_attr {
+	SWPROF_ATTR_UNSPEC,
+	SWPROF_ATTR_PID,		/* u32, in the init pid namespace */
+	SWPROF_ATTR_TID,		/* u32, in the init pid namespace */
+	SWPROF_ATTR_LOST,		/* u64: records lost so far in that ring */
+	SWPROF_ATTR_UNREAD,		/* u64: bytes unread */
+	SWPROF_ATTR_RING_SIZE,		/* u64 */
+	SWPROF_ATTR_TASK,		/* u32: trace task id */
+	SWPROF_ATTR_SEGMENT_ID,		/* string */
+	SWPROF_ATTR_ENDPOINT,		/* string */
+	SWPROF_ATTR_ADMITTED,		/* u32: segments a task admitted */
+	__SWPROF_ATTR_MAX,
+};
+#define SWPROF_ATTR_MAX (__SWPROF_ATTR_MAX - 1)
 
 #endif /* _UAPI_LINUX_SWPROF_H */
