@@ -695,6 +695,46 @@ static size_t debug_sections_size(Elf *elf)
 	return total;
 }
 
+/*
+ * Sections libdw would inflate at dwarf_begin_elf() but that symbolizing
+ * never reads (variable locations, macros, name indexes): hidden from it as
+ * SHT_NOBITS in our in-memory headers.  A fifth of libc's debug data.
+ */
+static void hide_unused_debug_sections(Elf *elf)
+{
+	static const char *const unused[] = {
+		"loc", "loclists", "macinfo", "macro", "pubnames", "pubtypes",
+		"gnu_pubnames", "gnu_pubtypes", "names",
+	};
+	size_t shstrndx, i;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		if (!strncmp(name, ".debug_", 7))
+			name += 7;
+		else if (!strncmp(name, ".zdebug_", 8))
+			name += 8;
+		else
+			continue;
+		for (i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
+			if (!strcmp(name, unused[i])) {
+				sh.sh_type = SHT_NOBITS;
+				gelf_update_shdr(scn, &sh);
+				break;
+			}
+	}
+}
+
 int sym_file_ensure_dwarf(struct sym_session *s, struct sym_file *f)
 {
 	Elf *elf = NULL;
@@ -716,6 +756,7 @@ int sym_file_ensure_dwarf(struct sym_session *s, struct sym_file *f)
 	}
 	if (!elf)
 		return -ENOENT;
+	hide_unused_debug_sections(elf);
 	sym_decompress_sections(s, f, elf);
 	f->dwarf = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	if (!f->dwarf)

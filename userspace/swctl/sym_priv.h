@@ -46,6 +46,11 @@ struct sym_table {
 	size_t strtab_sizes[SYM_MAX_STRTABS];
 	char **demangled;	/* lazily, per symbol; (char *)1 = not mangled */
 	size_t demangled_bytes;
+	/* Bucket index: symbols starting in bucket b are [index[b], index[b + 1]). */
+	uint32_t *index;
+	size_t nr_buckets;
+	unsigned int shift;
+	uint64_t base;
 };
 
 /* Candidate collected from an ELF symbol table before sorting. */

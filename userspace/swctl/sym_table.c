@@ -248,6 +248,90 @@ static int cand_cmp(const void *pa, const void *pb, void *arg)
 	return strcmp(na, nb);
 }
 
+/*
+ * Candidates sorted by start with a radix sort (tables of a big C++ binary
+ * have 100k+ entries; qsort's indirect calls were a tenth of a run), then
+ * aliases, which share a start, ordered by cand_cmp() within their run.
+ */
+static int sort_candidates(struct sym_builder *b, const struct sym_table *t)
+{
+	struct sym_cand *tmp, *src = b->c, *dst;
+	size_t count[2048], i, j, n = b->nr;
+	unsigned int shift;
+
+	if (n < 2)
+		return 0;
+	tmp = malloc(n * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	dst = tmp;
+	for (shift = 0; shift < 64; shift += 11) {
+		size_t sum = 0;
+
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[(src[i].start >> shift) & 2047]++;
+		for (i = 0; i < 2048 && count[i] != n; i++)
+			;
+		if (i < 2048 && count[i] == n)
+			continue;	/* every key has the same digit here */
+		for (i = 0; i < 2048; i++) {
+			size_t c = count[i];
+
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[(src[i].start >> shift) & 2047]++] = src[i];
+		tmp = src;
+		src = dst;
+		dst = tmp;
+	}
+	if (src != b->c) {
+		memcpy(b->c, src, n * sizeof(*src));
+		free(src);
+	} else {
+		free(dst);
+	}
+	/* Insertion sort inside runs of one start: they are a few aliases. */
+	for (i = 1; i < n; i++) {
+		struct sym_cand c;
+
+		if (b->c[i].start != b->c[i - 1].start)
+			continue;
+		c = b->c[i];
+		for (j = i; j > 0 && b->c[j - 1].start == c.start &&
+		     cand_cmp(&c, &b->c[j - 1], (void *)t) < 0; j--)
+			b->c[j] = b->c[j - 1];
+		b->c[j] = c;
+	}
+	return 0;
+}
+
+/* One bucket per symbol or so: a lookup searches a handful, not 2^17. */
+static void build_index(struct sym_table *t)
+{
+	uint64_t span;
+	size_t i, b;
+
+	t->index = NULL;
+	if (t->nr < 64)
+		return;
+	t->base = t->syms[0].start;
+	span = t->syms[t->nr - 1].start - t->base;
+	for (t->shift = 0; t->shift < 63 && (span >> t->shift) > t->nr; t->shift++)
+		;
+	t->nr_buckets = (size_t)(span >> t->shift) + 2;
+	t->index = malloc(t->nr_buckets * sizeof(*t->index));
+	if (!t->index)
+		return;
+	for (i = 0, b = 0; b < t->nr_buckets; b++) {
+		while (i < t->nr && ((t->syms[i].start - t->base) >> t->shift) < b)
+			i++;
+		t->index[b] = (uint32_t)i;
+	}
+}
+
 int sym_builder_finish(struct sym_builder *b, struct sym_table *t)
 {
 	size_t i, n = 0, total;
@@ -259,7 +343,10 @@ int sym_builder_finish(struct sym_builder *b, struct sym_table *t)
 		t->nr = 0;
 		return 0;
 	}
-	qsort_r(b->c, b->nr, sizeof(*b->c), cand_cmp, t);
+	if (sort_candidates(b, t)) {
+		sym_builder_free(b);
+		return -ENOMEM;
+	}
 	out = malloc(b->nr * sizeof(*out));
 	if (!out) {
 		sym_builder_free(b);
@@ -311,6 +398,7 @@ int sym_builder_finish(struct sym_builder *b, struct sym_table *t)
 	}
 	t->syms = out;
 	t->nr = n;
+	build_index(t);
 	return 0;
 }
 
@@ -322,6 +410,19 @@ const char *sym_table_name(const struct sym_table *t, const struct sym_sym *sym)
 const struct sym_sym *sym_table_find(const struct sym_table *t, uint64_t addr)
 {
 	size_t lo = 0, hi = t->nr, i, k;
+
+	if (t->index && addr >= t->base) {
+		size_t b = (size_t)((addr - t->base) >> t->shift);
+
+		if (b + 1 < t->nr_buckets) {
+			/* The last start <= addr is in this bucket or is the one before. */
+			lo = t->index[b] ? t->index[b] - 1 : 0;
+			hi = t->index[b + 1];
+		} else {
+			lo = t->index[t->nr_buckets - 1];
+			lo = lo ? lo - 1 : 0;
+		}
+	}
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -355,6 +456,7 @@ void sym_table_free(struct sym_table *t)
 		free(t->demangled);
 	}
 	free(t->syms);
+	free(t->index);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -370,9 +472,22 @@ static bool looks_mangled(const char *name)
 	       (name[1] == 'D' && name[2] >= '0' && name[2] <= '9');
 }
 
+/* Rust legacy symbols are C++ ones ending in a hash: "...17h<16 hex>E". */
+static bool rust_legacy_hash(const char *name)
+{
+	size_t len = strlen(name), i;
+
+	if (len < 21 || name[len - 1] != 'E' || memcmp(name + len - 20, "17h", 3))
+		return false;
+	for (i = len - 17; i < len - 1; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	return true;
+}
+
 char *sym_demangle(const char *name, unsigned int opt_flags)
 {
-	int dmgl = DMGL_AUTO | DMGL_ANSI;
+	int dmgl = DMGL_ANSI;
 
 	if ((opt_flags & SYM_OPT_NO_DEMANGLE) || !looks_mangled(name))
 		return NULL;
@@ -380,6 +495,13 @@ char *sym_demangle(const char *name, unsigned int opt_flags)
 		dmgl |= DMGL_PARAMS;
 	if (name[0] == '_' && name[1] == '_' && name[2] == 'Z')
 		name++;	/* Mach-O style extra underscore, seen in some JITs */
+	/* Pick the style: DMGL_AUTO tries Rust first on every C++ name. */
+	if (name[1] == 'R')
+		dmgl |= DMGL_RUST;
+	else if (name[1] == 'Z' && !rust_legacy_hash(name))
+		dmgl |= DMGL_GNU_V3;
+	else
+		dmgl |= DMGL_AUTO;
 	return cplus_demangle(name, dmgl);
 }
 
