@@ -232,6 +232,81 @@ SWPROF_API unsigned int swprof_cost_bucket(__u64 ns);
 SWPROF_API __u64 swprof_cost_percentile(const struct swprof_global_stats *st, double p);
 
 /* ------------------------------------------------------------------ */
+/* Events (netlink): what swprof.ko multicasts to controllers         */
+
+/*
+ * swprof.ko multicasts events on the generic netlink family
+ * SWPROF_GENL_NAME, group SWPROF_GENL_MCGRP: a target added or exited, a
+ * ring above 3/4, records lost, a trace task ended (docs/events.md).  They
+ * are hints to act on without polling every ring; the rings stay the
+ * record.  Joining the group needs CAP_NET_ADMIN; the family lives in the
+ * initial network namespace only.  libnl-3 does the netlink work: link
+ * libswprof.a with -lnl-genl-3 -lnl-3 (libswprof.so brings them along).
+ */
+struct swprof_events;
+
+struct swprof_events_opts {
+	size_t sz;		/* sizeof(struct swprof_events_opts) */
+	int rcvbuf;		/* socket receive buffer, bytes; 0 = 1 MiB */
+};
+#define swprof_events_opts__last_field rcvbuf
+
+/*
+ * One event.  What the message did not carry reads as 0 or "", and has no
+ * bit in attrs.  New fields are only ever appended.
+ */
+struct swprof_event {
+	__u32 cmd;		/* enum swprof_genl_cmd; skip the ones you do not know */
+	__u32 attrs;		/* 1U << SWPROF_ATTR_x for each attribute present */
+	__u32 pid, tid;		/* in the initial pid namespace */
+	__u64 lost;		/* SAMPLES_LOST: records lost so far in that ring */
+	__u64 unread;		/* RING_WATERMARK: bytes unread */
+	__u64 ring_size;	/* RING_WATERMARK: data bytes of the ring */
+	__u32 task;		/* trace task id */
+	__u32 admitted;		/* TRACE_TASK_ENDED: segments the task admitted */
+	char segment_id[SWPROF_SEGMENT_ID_MAX];	/* NUL-terminated, cut to fit */
+	char endpoint[SWPROF_ENDPOINT_MAX];	/* NUL-terminated, cut to fit */
+};
+
+/*
+ * Subscribe.  -ENOENT: no /dev/swprof and no family (module not loaded);
+ * -EOPNOTSUPP: the module is loaded but has no events (older than API 1.1,
+ * or a kernel that cannot restrict the group to CAP_NET_ADMIN); -EPERM: no
+ * CAP_NET_ADMIN.  opts may be NULL.
+ */
+SWPROF_API int swprof_events_open(const struct swprof_events_opts *opts,
+				  struct swprof_events **out);
+SWPROF_API void swprof_events_close(struct swprof_events *ev);
+/* The socket, non-blocking: poll()/epoll it for POLLIN, then swprof_events_read(). */
+SWPROF_API int swprof_events_fd(const struct swprof_events *ev);
+
+/*
+ * Callback of swprof_events_read(): return 0 to go on, a negative errno to
+ * stop with that error, a positive value to stop without error.
+ */
+typedef int (*swprof_event_fn)(void *ctx, const struct swprof_event *ev);
+
+/*
+ * Call @fn for each event waiting on the socket, without blocking (at most
+ * 1024 messages per call: call again while the fd polls readable).
+ * Returns the number of events passed to @fn, or a negative errno:
+ *  -ENOBUFS: the socket overflowed and events were lost (rescan the rings,
+ *            or open with a larger rcvbuf); reading may go on;
+ *  -ENODEV:  the module was unloaded; close, and open again once it is back.
+ */
+SWPROF_API int swprof_events_read(struct swprof_events *ev, swprof_event_fn fn, void *ctx);
+
+struct nlmsghdr;
+/*
+ * Parse one message of the swprof family (for callers with a netlink socket
+ * of their own; the message type is not checked): 0, or -EBADMSG when it is
+ * malformed.  Strings longer than the uapi maximum are cut.
+ */
+SWPROF_API int swprof_event_parse(const struct nlmsghdr *nlh, struct swprof_event *ev);
+/* "target_added", "target_exited", "ring_watermark", "samples_lost", "trace_task_ended" or "unknown". */
+SWPROF_API const char *swprof_event_name(unsigned int cmd);
+
+/* ------------------------------------------------------------------ */
 
 /* What a (negative or positive) errno from libswprof or swprof.ko means here. */
 SWPROF_API const char *swprof_strerror(int err);
