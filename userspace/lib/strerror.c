@@ -3,7 +3,8 @@
 #include "swprof_internal.h"
 
 static const char *const messages[] = {
-	[ENOENT] = "/dev/swprof is missing: load the module (modprobe swprof)",
+	[ENOENT] = "/dev/swprof is missing: load the module (modprobe swprof); "
+		   "from a trace task call: no such task in this session",
 	[ENODEV] = "the swprof module is not loaded: modprobe swprof",
 	[ENXIO] = "the swprof module is not loaded: modprobe swprof",
 	[EACCES] = "no permission to open /dev/swprof: check its owner and mode",
@@ -20,10 +21,16 @@ static const char *const messages[] = {
 		   "install matching versions",
 	[EINVAL] = "invalid argument: no stack asked for, unknown flag or mode, period out "
 		   "of range, ring size not a power of two, depth or raw stack above the "
-		   "limit, a kernel thread, or options this libswprof does not know",
+		   "limit, a kernel thread, an empty or too long endpoint or segment id, or "
+		   "options this libswprof does not know",
 	[EOPNOTSUPP] = "not supported by this swprof module (check its feature bits)",
 	[EBADMSG] = "corrupt record in a swprof ring: stop reading this target",
 	[ENOMEM] = "out of memory for swprof rings or objects",
+	[EDQUOT] = "the trace task has admitted its max sampling count of segments",
+	[EBUSY] = "the trace task samples its max parallel segments already",
+	[EALREADY] = "this thread is already in a traced segment",
+	[EBADF] = "not an open file descriptor (a swprof target, group or session fd was "
+		  "closed?)",
 };
 
 const char *swprof_strerror(int err)

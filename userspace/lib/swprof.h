@@ -97,10 +97,15 @@ struct swprof_target_opts {
 	__u16 max_user_depth;
 	__u32 raw_stack_size;	/* bytes of user stack copied per sample */
 	__u32 wakeup_bytes;	/* poll()/swprof_target_wait() threshold */
+	/* API 1.1 */
+	__u64 min_block_ns;	/* OFFCPU: blocks shorter than this are not recorded */
 };
-#define swprof_target_opts__last_field wakeup_bytes
+#define swprof_target_opts__last_field min_block_ns
 
-/* Register a thread and map its ring.  opts may be NULL (all zero). */
+/*
+ * Register a thread and map its ring.  opts may be NULL (all zero).
+ * SWPROF_TARGET_PROCESS is -EINVAL here: swprof_register_process() takes it.
+ */
 SWPROF_API int swprof_register(struct swprof *sw, const struct swprof_target_opts *opts,
 			       struct swprof_target **out);
 /*
@@ -133,6 +138,163 @@ enum swprof_wait_result {
  */
 SWPROF_API int swprof_target_wait(struct swprof_target *t, int timeout_ms);
 
+/* The process id of a target's thread (its tid is swprof_target_tid()). */
+SWPROF_API __u32 swprof_target_pid(const struct swprof_target *t);
+
+/* ------------------------------------------------------------------ */
+/* Groups: a whole process, or a trace session (API 1.1)              */
+
+/*
+ * A group fd hands out one target per thread it attaches: every thread of a
+ * process (now and later), or every segment a trace session admits.  Poll
+ * swprof_group_fd(): POLLIN while targets wait for swprof_group_accept(),
+ * POLLHUP once the process has exited and none is pending.
+ */
+struct swprof_group;
+
+/*
+ * Register every thread of process opts->tid (a pid; 0 = the caller's
+ * process) with the other options for each of them; SWPROF_TARGET_PROCESS
+ * is implied.  Needs SWPROF_FEAT_PROCESS.
+ */
+SWPROF_API int swprof_register_process(struct swprof *sw, const struct swprof_target_opts *opts,
+				       struct swprof_group **out);
+/* A group fd obtained elsewhere; duplicated, the caller keeps its own. */
+SWPROF_API int swprof_group_from_fd(int fd, struct swprof_group **out);
+/* Close: no more threads are attached; accepted targets stay registered. */
+SWPROF_API void swprof_group_free(struct swprof_group *g);
+SWPROF_API int swprof_group_fd(const struct swprof_group *g);	/* for epoll */
+
+/*
+ * Take the next pending thread and map its ring, as swprof_target_from_fd()
+ * does: -EAGAIN when none is pending.  The thread is in
+ * swprof_target_tid()/swprof_target_pid().  If mapping fails, that thread
+ * is unregistered and the error returned; accept again for the next one.
+ */
+SWPROF_API int swprof_group_accept(struct swprof_group *g, struct swprof_target **out);
+SWPROF_API int swprof_group_stats(struct swprof_group *g, struct swprof_group_stats *st);
+/*
+ * poll() on the group fd: SWPROF_WAIT_DATA when targets are pending,
+ * SWPROF_WAIT_EXITED when the process has exited and nothing is pending,
+ * SWPROF_WAIT_TIMEOUT, or a negative errno.
+ */
+SWPROF_API int swprof_group_wait(struct swprof_group *g, int timeout_ms);
+
+/* ------------------------------------------------------------------ */
+/* Trace sessions: the controller's side of trace profiling (API 1.1) */
+
+/* How the segments of a session are sampled (always in WALL mode). */
+struct swprof_trace_session_opts {
+	size_t sz;		/* sizeof(struct swprof_trace_session_opts) */
+	__u32 flags;		/* SWPROF_TARGET_USTACK, SWPROF_TARGET_KSTACK */
+	__u32 ring_size;	/* per segment; 0 = 64 KiB */
+	__u32 raw_stack_size;	/* bytes of user stack copied per sample */
+	__u16 max_kernel_depth;
+	__u16 max_user_depth;
+};
+#define swprof_trace_session_opts__last_field max_user_depth
+
+/*
+ * A session is a group: swprof_group_accept() gives one target per admitted
+ * segment, whose first record is TRACE_BEGIN and last TRACE_END.  Closing
+ * it (swprof_group_free()) ends its tasks.  Needs SWPROF_FEAT_TRACE.
+ */
+SWPROF_API int swprof_trace_session_new(struct swprof *sw,
+					const struct swprof_trace_session_opts *opts,
+					struct swprof_group **out);
+
+/* SkyWalking's max parallel segments per task when a task does not say. */
+#define SWPROF_TRACE_DEFAULT_MAX_PARALLEL	5
+
+/* A ProfileTask.  Times are CLOCK_REALTIME ns. */
+struct swprof_trace_task_opts {
+	size_t sz;		/* sizeof(struct swprof_trace_task_opts) */
+	const char *endpoint;	/* entry span name, exact; < SWPROF_ENDPOINT_MAX bytes */
+	__u64 start_ns;		/* admission window */
+	__u64 end_ns;
+	__u64 min_duration_ns;	/* sampling of a segment starts this long after its begin */
+	__u64 dump_period_ns;	/* WALL period, >= 10 ms */
+	__u32 max_sampling_count; /* segments over the task's life, >= 1 */
+	__u32 max_parallel;	/* segments at once; 0 = SWPROF_TRACE_DEFAULT_MAX_PARALLEL */
+	__u32 max_samples;	/* per segment; 0 = until the segment or the task ends */
+};
+#define swprof_trace_task_opts__last_field max_samples
+
+/*
+ * Add a task to a session; @id (may be NULL) gets its id (>= 1), which
+ * samples carry in trace_task.  -EINVAL without asking the module when the
+ * endpoint is NULL, empty or too long.
+ */
+SWPROF_API int swprof_trace_task_add(struct swprof_group *session,
+				     const struct swprof_trace_task_opts *opts, __u32 *id);
+/* End a task now: its running segments end (TRACE_END, reason TASK). */
+SWPROF_API int swprof_trace_task_end(struct swprof_group *session, __u32 id);
+SWPROF_API int swprof_trace_task_stats(struct swprof_group *session, __u32 id,
+				       struct swprof_trace_task_stats *st);
+
+/* ------------------------------------------------------------------ */
+/* Integrators: the application's side of trace profiling (API 1.1)   */
+
+/*
+ * No setup and no handle: the first call opens SWPROF_DEVICE (or the path
+ * in the environment variable SWPROF_DEVICE) once for the whole process,
+ * O_CLOEXEC, and again in a child after fork().  When the open fails (no
+ * module), it is not tried again for a second: until then calls fail at
+ * once with the same error.  Everything here is thread-safe and the state
+ * that matters (am I in a segment?) is per thread.
+ */
+
+/*
+ * The calling thread starts serving a request whose entry span is
+ * @endpoint, in trace segment @segment_id (the id the tracer reports).
+ * Returns 1 when a task of a controller's session admitted it: the thread
+ * is now sampled into that session; 0 when it was not (see
+ * swprof_trace_reason(): no task for the endpoint, a task limit, or already
+ * in a segment), the normal case, and cheap; or a negative errno: -EINVAL
+ * (NULL, empty or too long strings; checked before anything else),
+ * -ENOENT (no device: module not loaded), -EOPNOTSUPP (module without
+ * SWPROF_FEAT_TRACE), -EACCES...
+ *
+ * Pair every call with one swprof_trace_end(), whatever it returned.  A
+ * begin inside an admitted segment is nested (0, SWPROF_TRACE_NESTED, no
+ * system call) and its end only closes the nesting.
+ */
+SWPROF_API int swprof_trace_begin(const char *endpoint, const char *segment_id);
+
+/*
+ * The calling thread's request ended.  Asks the module only when the
+ * outermost begin was admitted; 0, or a negative errno.  A segment the
+ * module ended on its own (task end, max samples) is not an error.
+ */
+SWPROF_API int swprof_trace_end(void);
+
+/* Why the calling thread's last swprof_trace_begin() returned what it did. */
+enum swprof_trace_reason {
+	SWPROF_TRACE_ADMITTED		= 0,	/* 1: sampled into a session */
+	SWPROF_TRACE_NO_TASK		= 1,	/* 0: no running task for the endpoint */
+	SWPROF_TRACE_MAX_SAMPLED	= 2,	/* 0: the task's max_sampling_count is reached */
+	SWPROF_TRACE_MAX_PARALLEL	= 3,	/* 0: the task's max_parallel segments are running */
+	SWPROF_TRACE_NESTED		= 4,	/* 0: this thread is already in a segment */
+	SWPROF_TRACE_ERROR		= 5,	/* < 0: see swprof_trace_last_error() */
+};
+SWPROF_API enum swprof_trace_reason swprof_trace_reason(void);
+/* "admitted", "no task", "max sampled", "max parallel", "nested", "error" */
+SWPROF_API const char *swprof_trace_reason_name(enum swprof_trace_reason reason);
+/* The negative errno of the calling thread's last begin or end; 0 if it succeeded. */
+SWPROF_API int swprof_trace_last_error(void);
+/* Id of the task that admitted the calling thread's current segment; 0 if none. */
+SWPROF_API __u32 swprof_trace_current_task(void);
+/* 1 when the module is there and does trace profiling, else a negative errno. */
+SWPROF_API int swprof_trace_available(void);
+
+/*
+ * swprof_register() of the calling thread (opts->tid must be 0) on the
+ * process-wide fd: for an application that profiles itself without a
+ * struct swprof.  opts may be NULL.
+ */
+SWPROF_API int swprof_register_self(const struct swprof_target_opts *opts,
+				    struct swprof_target **out);
+
 /* ------------------------------------------------------------------ */
 /* Reading records                                                    */
 
@@ -162,7 +324,10 @@ typedef int (*swprof_rec_fn)(void *ctx, const struct swprof_rec *rec);
 SWPROF_API int swprof_target_read(struct swprof_target *t, swprof_rec_fn fn, void *ctx,
 				  size_t max_records);
 
-/* "sample", "lost", "exit", "exec" or "unknown". */
+/*
+ * "sample", "lost", "exit", "exec", "offcpu", "comm", "trace_begin",
+ * "trace_end" or "unknown".
+ */
 SWPROF_API const char *swprof_rec_type_name(unsigned int type);
 
 /*
@@ -173,7 +338,7 @@ SWPROF_API const char *swprof_rec_type_name(unsigned int type);
 SWPROF_API bool swprof_rec_valid(const struct swprof_rec *rec);
 
 /*
- * Parts of a SAMPLE record, NULL when it is not a valid sample.
+ * Parts of a SAMPLE or OFFCPU record, NULL when it is not a valid one.
  * ips: nr_kernel + nr_user addresses, kernel first, each part leaf first.
  * regs (SWPROF_UREGS_NR of them) and raw stack (raw_size bytes, starting at
  * regs[SWPROF_UREG_SP]): NULL also when raw_size is 0.
@@ -181,6 +346,18 @@ SWPROF_API bool swprof_rec_valid(const struct swprof_rec *rec);
 SWPROF_API const __u64 *swprof_sample_ips(const struct swprof_sample *s);
 SWPROF_API const __u64 *swprof_sample_regs(const struct swprof_sample *s);
 SWPROF_API const __u8 *swprof_sample_raw_stack(const struct swprof_sample *s);
+
+/*
+ * Typed views of a record (API 1.1 types), NULL unless it is a valid record
+ * of that type; for COMM and TRACE_BEGIN also unless the string (comm,
+ * segment_id) ends with a NUL inside its array.
+ */
+SWPROF_API const struct swprof_sample *swprof_rec_sample(const struct swprof_rec *rec);	/* SAMPLE, OFFCPU */
+SWPROF_API const struct swprof_comm *swprof_rec_comm(const struct swprof_rec *rec);
+SWPROF_API const struct swprof_trace_rec *swprof_rec_trace_begin(const struct swprof_rec *rec);
+SWPROF_API const struct swprof_trace_end *swprof_rec_trace_end(const struct swprof_rec *rec);
+/* "called", "task", "max samples", "exit", "session" or "unknown". */
+SWPROF_API const char *swprof_trace_end_reason_name(unsigned int reason);
 
 /*
  * Sequence accounting: feed every record, in ring order, to

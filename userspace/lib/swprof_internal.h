@@ -56,4 +56,18 @@ int swprof_target_from_mem(const struct swprof_ring_header *hdr,
 /* Header sanity shared by the mmap and in-memory paths: 0 or -EPROTO. */
 int swprof_ring_header_check(const struct swprof_ring_header *hdr);
 
+/* Groups and trace sessions (API 1.1). */
+struct swprof_group {
+	int fd;
+};
+
+/* Map the ring of a target fd and wrap it; takes @fd (closed on failure). */
+int swprof_target_new(int fd, struct swprof_target **out);
+
+/* Wrap a group fd; takes @fd (closed on failure). */
+int swprof_group_new(int fd, struct swprof_group **out);
+
+/* The integrator's process-wide device fd: >= 0, or a negative errno. */
+int swprof_integrator_fd(void);
+
 #endif /* SWPROF_INTERNAL_H */

@@ -28,6 +28,7 @@ int swprof_target_attr_from_opts(const struct swprof_target_opts *opts,
 	attr->max_user_depth = SWPROF_OPTS_GET(opts, max_user_depth, 0);
 	attr->raw_stack_size = SWPROF_OPTS_GET(opts, raw_stack_size, 0);
 	attr->wakeup_bytes = SWPROF_OPTS_GET(opts, wakeup_bytes, 0);
+	attr->min_block_ns = SWPROF_OPTS_GET(opts, min_block_ns, 0);
 	return 0;
 }
 
@@ -90,8 +91,7 @@ static int target_map(struct swprof_target *t)
 	return 0;
 }
 
-/* Takes ownership of @fd: closed on failure. */
-static int target_new(int fd, struct swprof_target **out)
+int swprof_target_new(int fd, struct swprof_target **out)
 {
 	struct swprof_target *t;
 	int err;
@@ -121,10 +121,12 @@ int swprof_register(struct swprof *sw, const struct swprof_target_opts *opts,
 	err = swprof_target_attr_from_opts(opts, &attr);
 	if (err)
 		return err;
+	if (attr.flags & SWPROF_TARGET_PROCESS)	/* a group fd: swprof_register_process() */
+		return -EINVAL;
 	fd = ioctl(sw->fd, SWPROF_IOC_REGISTER, &attr);
 	if (fd < 0)
 		return -errno;
-	return target_new(fd, out);
+	return swprof_target_new(fd, out);
 }
 
 int swprof_target_from_fd(int fd, struct swprof_target **out)
@@ -135,7 +137,7 @@ int swprof_target_from_fd(int fd, struct swprof_target **out)
 	copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (copy < 0)
 		return -errno;
-	return target_new(copy, out);
+	return swprof_target_new(copy, out);
 }
 
 int swprof_target_from_mem(const struct swprof_ring_header *hdr,
@@ -180,6 +182,11 @@ int swprof_target_fd(const struct swprof_target *t)
 __u32 swprof_target_tid(const struct swprof_target *t)
 {
 	return t->hdr->tid;
+}
+
+__u32 swprof_target_pid(const struct swprof_target *t)
+{
+	return t->hdr->pid;
 }
 
 const struct swprof_ring_header *swprof_target_header(const struct swprof_target *t)
