@@ -51,7 +51,9 @@ module_param_named(cost_stats, swprof_cost_stats, bool, 0644);
 MODULE_PARM_DESC(cost_stats, "Time every sample for the cost histogram");
 
 #define SWPROF_FEATURES (SWPROF_FEAT_MODE_CPU | SWPROF_FEAT_KSTACK | SWPROF_FEAT_USTACK_FP | \
-			 SWPROF_FEAT_RAW_STACK | SWPROF_FEAT_COST_STATS)
+			 SWPROF_FEAT_RAW_STACK | SWPROF_FEAT_COST_STATS | SWPROF_FEAT_MODE_OFFCPU | \
+			 SWPROF_FEAT_MODE_WALL | SWPROF_FEAT_PROCESS | SWPROF_FEAT_TRACE | \
+			 SWPROF_FEAT_EVENTS)
 
 static int swprof_open(struct inode *inode, struct file *file)
 {
@@ -135,6 +137,12 @@ static long swprof_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return swprof_register(sf, uarg);
 	if (cmd_is(cmd, SWPROF_IOC_GLOBAL_STATS))
 		return ioctl_global_stats(uarg);
+	if (cmd_is(cmd, SWPROF_IOC_TRACE_SESSION))
+		return swprof_trace_session(sf, uarg);
+	if (cmd_is(cmd, SWPROF_IOC_TRACE_BEGIN))
+		return swprof_trace_begin(sf, uarg);
+	if (cmd == SWPROF_IOC_TRACE_END)
+		return swprof_trace_end();
 	if (cmd == SWPROF_IOC_RESET_STATS) {
 		if (!sf->kstack_cap)
 			return -EPERM;
@@ -167,9 +175,12 @@ static int __init swprof_init(void)
 	err = swprof_targets_init();
 	if (err)
 		return err;
-	err = swprof_events_init();
+	err = swprof_groups_init();
 	if (err)
 		goto targets;
+	err = swprof_events_init();
+	if (err)
+		goto groups;
 	err = swprof_sampler_init();
 	if (err)
 		goto events;
@@ -183,6 +194,8 @@ sampler:
 	swprof_sampler_exit();
 events:
 	swprof_events_exit();
+groups:
+	swprof_groups_exit();
 targets:
 	swprof_targets_exit();
 	return err;
@@ -192,6 +205,7 @@ static void __exit swprof_exit(void)
 {
 	misc_deregister(&swprof_misc);
 	swprof_sampler_exit();
+	swprof_groups_exit();
 	swprof_targets_exit();
 	swprof_events_exit();
 }

@@ -22,6 +22,7 @@
 #include <linux/timekeeping.h>
 #include <linux/vmalloc.h>
 
+#include "events.h"
 #include "swprof.h"
 
 int swprof_ring_alloc(struct swprof_ring *r, u64 size)
@@ -156,9 +157,29 @@ void *swprof_ring_reserve(struct swprof_ring *r, u32 size)
 	return r->data + (r->prod & (r->size - 1));
 }
 
-/* The record that would have had the next seq does not fit. */
-void swprof_ring_drop(struct swprof_ring *r)
+static void ring_event(struct swprof_target *t, enum swprof_genl_cmd cmd, u64 unread)
 {
+	struct swprof_event_info info = {
+		.pid = t->task ? t->task->tgid : 0,
+		.tid = t->task ? t->task->pid : 0,
+		.lost = t->ring.hdr->lost,
+		.unread = unread,
+		.ring_size = t->ring.size,
+		.task = t->ttask ? swprof_trace_task_id(t->ttask) : 0,
+	};
+
+	swprof_event(cmd, &info);
+}
+
+/*
+ * The record that would have had the next seq does not fit.  The first
+ * drop of a burst (no loss pending) is announced on netlink.
+ */
+void swprof_ring_drop(struct swprof_target *t)
+{
+	struct swprof_ring *r = &t->ring;
+	bool burst = !r->lost_count;
+
 	if (!r->lost_count)
 		r->lost_first = r->next_seq;
 	r->lost_count++;
@@ -166,6 +187,8 @@ void swprof_ring_drop(struct swprof_ring *r)
 	WRITE_ONCE(r->hdr->lost, r->hdr->lost + 1);
 	WRITE_ONCE(r->hdr->lost_pending, r->lost_count);
 	swprof_stats_lost();
+	if (burst)
+		ring_event(t, SWPROF_CMD_SAMPLES_LOST, r->size - ring_free_bytes(r));
 }
 
 /*
@@ -176,15 +199,25 @@ void swprof_ring_drop(struct swprof_ring *r)
  */
 void swprof_ring_commit(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size)
 {
+	swprof_ring_commit_at(t, rec, type, flags, size, ktime_get_mono_fast_ns());
+}
+
+/*
+ * The same with the record's time given.  When the unread bytes cross 3/4
+ * of the ring upward, a RING_WATERMARK event tells the controller.
+ */
+void swprof_ring_commit_at(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size,
+			   u64 time_ns)
+{
 	struct swprof_ring *r = &t->ring;
 	struct swprof_rec *h = rec;
-	u64 cons, before, after, mark;
+	u64 cons, before, after, mark, high = r->size / 4 * 3;
 
 	h->size = size;
 	h->type = type;
 	h->flags = flags;
 	h->seq = r->next_seq++;
-	h->time_ns = ktime_get_mono_fast_ns();
+	h->time_ns = time_ns;
 	cons = READ_ONCE(r->cons->consumer_pos);
 	before = smp_load_acquire(&r->hdr->producer_pos) - cons;
 	r->prod += size;
@@ -193,4 +226,6 @@ void swprof_ring_commit(struct swprof_target *t, void *rec, u32 type, u16 flags,
 	mark = r->wakeup_bytes ? r->wakeup_bytes : 1;
 	if (before < mark && after >= mark)
 		irq_work_queue(&t->wake_work);
+	if (before < high && after >= high && after <= r->size)
+		ring_event(t, SWPROF_CMD_RING_WATERMARK, after);
 }

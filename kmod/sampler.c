@@ -10,9 +10,20 @@
  * captures the stack from the interrupted registers, in the target's own
  * context.
  *
- * sched_process_exit and sched_process_exec report exit and exec in-band.
- * Tracepoints are looked up with for_each_kernel_tracepoint(): their
- * __tracepoint_* symbols are not exported.
+ * OFFCPU mode: at a voluntary switch-out (not a preemption) the stack is
+ * taken in the target's context into its snapshot; at switch-in the OFFCPU
+ * record goes out with the time it was off CPU and the state it blocked in.
+ *
+ * WALL mode: a hard hrtimer every period of wall time, on any CPU.  The
+ * target running there: the live stack.  Running elsewhere: an IPI to that
+ * CPU, which re-checks that the target is current there (else a miss).  Off
+ * CPU: the snapshot taken at its last switch-out (blocked or preempted),
+ * flagged with that state.
+ *
+ * sched_process_exit and sched_process_exec report exit and exec in-band;
+ * sched_process_fork lets process groups follow new threads.  Tracepoints
+ * are looked up with for_each_kernel_tracepoint(): their __tracepoint_*
+ * symbols are not exported.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -24,6 +35,7 @@
 #include <linux/tracepoint.h>
 #include <asm/irq_regs.h>
 
+#include "events.h"
 #include "swprof.h"
 
 static enum hrtimer_restart cpu_timer_fn(struct hrtimer *timer)
@@ -45,10 +57,76 @@ static enum hrtimer_restart cpu_timer_fn(struct hrtimer *timer)
 	return HRTIMER_RESTART;
 }
 
+/* SWPROF_STATE_* of a task that leaves the CPU with @state (prev_state). */
+static u16 state_of(bool preempt, unsigned int state)
+{
+	if (preempt || state == TASK_RUNNING)
+		return SWPROF_STATE_RUNNABLE;
+	if (state & TASK_UNINTERRUPTIBLE)
+		return SWPROF_STATE_DISK;
+	if (state & TASK_INTERRUPTIBLE)
+		return SWPROF_STATE_SLEEPING;
+	if (state & (__TASK_STOPPED | __TASK_TRACED))
+		return SWPROF_STATE_STOPPED;
+	return SWPROF_STATE_OTHER;
+}
+
+static void trace_full_check(struct swprof_target *t)
+{
+	if (t->ttask && t->trace_max && READ_ONCE(t->trace_seq) >= t->trace_max &&
+	    !test_bit(SWPROF_T_ENDED, &t->state))
+		swprof_trace_target_end(t, SWPROF_TRACE_END_MAX_SAMPLES);
+}
+
+/* WALL: in the IPI, on the CPU the target was seen running on. */
+static void wall_ipi(void *arg)
+{
+	struct swprof_target *t = arg;
+
+	if (current == t->task && test_bit(SWPROF_T_ENABLED, &t->state))
+		swprof_emit_sample(t, get_irq_regs(), t->period_ns);
+	else
+		WRITE_ONCE(t->ring.hdr->timer_misses, t->ring.hdr->timer_misses + 1);
+	atomic_set_release(&t->ipi_busy, 0);
+}
+
+static enum hrtimer_restart wall_timer_fn(struct hrtimer *timer)
+{
+	struct swprof_target *t = container_of(timer, struct swprof_target, timer);
+	struct task_struct *task = t->task;
+	u64 n;
+
+	if (!test_bit(SWPROF_T_ENABLED, &t->state))
+		return HRTIMER_NORESTART;
+	n = hrtimer_forward_now(timer, ns_to_ktime(t->period_ns));
+	if (current == task) {
+		swprof_emit_sample(t, get_irq_regs(), t->period_ns * (n ? n : 1));
+	} else if (READ_ONCE(task->on_cpu)) {
+		/* running elsewhere: sample it there, in its own context */
+		if (atomic_cmpxchg(&t->ipi_busy, 0, 1) ||
+		    smp_call_function_single_async(task_cpu(task), &t->csd)) {
+			atomic_set(&t->ipi_busy, 0);
+			WRITE_ONCE(t->ring.hdr->timer_misses, t->ring.hdr->timer_misses + 1);
+			swprof_stats_miss();
+		}
+	} else {
+		swprof_emit_snapshot(t, SWPROF_REC_SAMPLE, t->period_ns * (n ? n : 1),
+				     ktime_get_mono_fast_ns(), true);
+	}
+	trace_full_check(t);
+	return test_bit(SWPROF_T_ENABLED, &t->state) ? HRTIMER_RESTART : HRTIMER_NORESTART;
+}
+
 void swprof_target_timer_init(struct swprof_target *t)
 {
-	swprof_hrtimer_setup(&t->timer, cpu_timer_fn, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_REL_PINNED_HARD);
+	if (t->mode == SWPROF_MODE_WALL) {
+		/* any CPU: it samples a thread that may be anywhere */
+		swprof_hrtimer_setup(&t->timer, wall_timer_fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+		INIT_CSD(&t->csd, wall_ipi, t);
+	} else {
+		swprof_hrtimer_setup(&t->timer, cpu_timer_fn, CLOCK_MONOTONIC,
+				     HRTIMER_MODE_REL_PINNED_HARD);
+	}
 	t->remaining_ns = t->period_ns;
 }
 
@@ -79,6 +157,55 @@ static void cpu_switch_out(struct swprof_target *t)
 		t->remaining_ns = rem > 0 ? rem : 1;
 }
 
+/* prev == current: its own context, before the switch. */
+static void switch_out(struct swprof_target *t, bool preempt, unsigned int prev_state)
+{
+	if (!test_bit(SWPROF_T_ENABLED, &t->state))
+		return;
+	switch (t->mode) {
+	case SWPROF_MODE_CPU:
+		cpu_switch_out(t);
+		break;
+	case SWPROF_MODE_OFFCPU:
+		/* preemption and yield are not off-CPU time */
+		if (preempt || prev_state == TASK_RUNNING)
+			WRITE_ONCE(t->snap->valid, false);
+		else
+			swprof_snapshot_take(t, state_of(preempt, prev_state));
+		break;
+	case SWPROF_MODE_WALL:
+		swprof_snapshot_take(t, state_of(preempt, prev_state));
+		break;
+	}
+}
+
+/* next is about to run on this CPU: nobody else produces for it now. */
+static void switch_in(struct swprof_target *t)
+{
+	struct swprof_snapshot *sn = t->snap;
+	u64 now, off;
+
+	switch (t->mode) {
+	case SWPROF_MODE_CPU:
+		cpu_switch_in(t);
+		break;
+	case SWPROF_MODE_OFFCPU:
+		if (!READ_ONCE(sn->valid) || !test_bit(SWPROF_T_ENABLED, &t->state))
+			break;
+		now = ktime_get_mono_fast_ns();
+		off = now - sn->time_ns;
+		if (off >= t->min_block_ns)
+			swprof_emit_snapshot(t, SWPROF_REC_OFFCPU, off, now, false);
+		WRITE_ONCE(sn->valid, false);
+		break;
+	case SWPROF_MODE_WALL:
+		/* the snapshot no longer describes it */
+		WRITE_ONCE(sn->seq, sn->seq + 2);
+		WRITE_ONCE(sn->valid, false);
+		break;
+	}
+}
+
 static void probe_sched_switch(void *data, bool preempt, struct task_struct *prev,
 			       struct task_struct *next, unsigned int prev_state)
 {
@@ -87,15 +214,15 @@ static void probe_sched_switch(void *data, bool preempt, struct task_struct *pre
 	if (!atomic_read(&swprof_nr_targets))
 		return;
 	swprof_for_each_target(t, prev)
-		cpu_switch_out(t);
+		switch_out(t, preempt, prev_state);
 	swprof_for_each_target(t, next)
-		cpu_switch_in(t);
+		switch_in(t);
 }
 
 static void stop_sampling_current(struct swprof_target *t)
 {
 	clear_bit(SWPROF_T_ENABLED, &t->state);
-	/* the timer is pinned to this CPU, where its callback cannot be running now */
+	/* CPU: pinned here, so not running now; WALL: if running elsewhere, it sees !ENABLED */
 	hrtimer_try_to_cancel(&t->timer);
 }
 
@@ -116,9 +243,11 @@ static void probe_sched_exit(SWPROF_EXIT_PROTO)
 {
 	struct swprof_target *t;
 
-	if (!atomic_read(&swprof_nr_targets))
-		return;
 	swprof_for_each_target(t, p) {
+		struct swprof_event_info info = { .pid = p->tgid, .tid = p->pid };
+
+		if (t->ttask && !test_bit(SWPROF_T_ENDED, &t->state))
+			swprof_trace_target_end(t, SWPROF_TRACE_END_EXIT);
 		if (test_and_set_bit(SWPROF_T_EXITED, &t->state))
 			continue;
 		stop_sampling_current(t);
@@ -126,7 +255,16 @@ static void probe_sched_exit(SWPROF_EXIT_PROTO)
 		update_state(t);
 		swprof_target_unhash(t);
 		irq_work_queue(&t->wake_work);
+		swprof_event(SWPROF_CMD_TARGET_EXITED, &info);
 	}
+	if (atomic_read(&swprof_nr_groups))
+		swprof_group_exit(p);
+}
+
+static void probe_sched_fork(void *data, struct task_struct *parent, struct task_struct *child)
+{
+	if (atomic_read(&swprof_nr_groups))
+		swprof_group_fork(parent, child);
 }
 
 /*
@@ -171,7 +309,7 @@ static void probe_sched_exec(void *data, struct task_struct *p, pid_t old_pid,
 	}
 }
 
-/* IPI on the target's CPU: start its timer if it is running there now. */
+/* IPI on the target's CPU: start its CPU timer if it is running there now. */
 static void arm_if_running(void *arg)
 {
 	struct swprof_target *t = arg;
@@ -191,12 +329,26 @@ int swprof_target_enable(struct swprof_target *t)
 		return 0;
 	update_state(t);
 	smp_mb__after_atomic();
-	/*
-	 * A target that is switched out gets its timer at its next switch-in;
-	 * one running now (maybe spinning, never switching) gets it here.
-	 */
-	smp_call_function_single(task_cpu(t->task), arm_if_running, t, 1);
+	switch (t->mode) {
+	case SWPROF_MODE_CPU:
+		/*
+		 * A target that is switched out gets its timer at its next
+		 * switch-in; one running now (maybe spinning, never switching)
+		 * gets it here.
+		 */
+		smp_call_function_single(task_cpu(t->task), arm_if_running, t, 1);
+		break;
+	case SWPROF_MODE_WALL:
+		swprof_wall_start(t, t->period_ns);
+		break;
+	}
 	return 0;
+}
+
+/* WALL: first sample after @first_ns, then one every period. */
+void swprof_wall_start(struct swprof_target *t, u64 first_ns)
+{
+	hrtimer_start(&t->timer, ns_to_ktime(first_ns), HRTIMER_MODE_REL_HARD);
 }
 
 void swprof_target_disable(struct swprof_target *t)
@@ -204,6 +356,13 @@ void swprof_target_disable(struct swprof_target *t)
 	clear_bit(SWPROF_T_ENABLED, &t->state);
 	update_state(t);
 	/* the timer stops at its next expiry or switch-out */
+	if (t->mode == SWPROF_MODE_WALL)
+		hrtimer_try_to_cancel(&t->timer);
+}
+
+void swprof_target_update_state(struct swprof_target *t)
+{
+	update_state(t);
 }
 
 /* The fd is gone: no new arming after this; the timer is cancelled after a grace period. */
@@ -221,6 +380,7 @@ static struct {
 	{ "sched_switch", probe_sched_switch },
 	{ "sched_process_exit", probe_sched_exit },
 	{ "sched_process_exec", probe_sched_exec },
+	{ "sched_process_fork", probe_sched_fork },
 };
 
 static void find_tracepoint(struct tracepoint *tp, void *priv)

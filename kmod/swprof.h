@@ -59,8 +59,44 @@ enum {
 	SWPROF_T_DENIED,
 	SWPROF_T_DEAD,		/* fd released, waiting for a grace period */
 	SWPROF_T_HASHED,
+	SWPROF_T_ENDED,		/* trace segment ended */
 };
 
+/*
+ * The stack a thread had when it last left the CPU (OFFCPU, WALL), taken
+ * in its own context at switch-out.  seq is odd while it is being written
+ * and changes at every switch-out and switch-in, so a reader on another
+ * CPU can tell whether its copy is whole and still current.
+ */
+struct swprof_snapshot {
+	unsigned int seq;
+	bool valid;		/* taken at the last switch-out, thread still off CPU */
+	u16 state;		/* SWPROF_STATE_* */
+	u32 flags;		/* SWPROF_SAMPLE_* */
+	u16 nk, nu;
+	u32 raw;
+	u64 time_ns;		/* CLOCK_MONOTONIC of the switch-out */
+	u64 data[];		/* ips[nk + nu], then regs and raw bytes when raw */
+};
+
+/* What a new target is made of: from an attr, a process group or a trace session. */
+struct swprof_target_params {
+	u32 mode;
+	u32 flags;		/* SWPROF_TARGET_* (PROCESS excluded) */
+	u64 period_ns;
+	u16 kdepth, udepth;
+	u32 ring_size;
+	u32 raw_size;
+	u32 wakeup_bytes;
+	u64 min_block_ns;
+	bool ptrace_cap;
+	kuid_t reg_euid;
+	kgid_t reg_egid;
+	struct pid_namespace *pid_ns;	/* borrowed: the new target takes its own reference */
+};
+
+struct swprof_group;
+struct swprof_ttask;
 struct swprof_target {
 	struct hlist_node hnode;	/* swprof_hash, keyed by task */
 	struct task_struct *task;	/* reference held */
@@ -80,7 +116,18 @@ struct swprof_target {
 
 	atomic_t busy;			/* producer nesting guard */
 	s64 remaining_ns;		/* CPU mode: time to the next sample */
-	struct hrtimer timer;
+	struct hrtimer timer;		/* CPU: pinned, runs while on CPU; WALL: every period */
+	u64 min_block_ns;		/* OFFCPU */
+	struct swprof_snapshot *snap;	/* OFFCPU, WALL */
+	call_single_data_t csd;		/* WALL: sample on the CPU the target runs on */
+	atomic_t ipi_busy;
+
+	struct swprof_group *group;	/* the group it belongs to, if any (reference held) */
+	struct list_head gnode;		/* in group->pending */
+	struct swprof_ttask *ttask; /* trace segments (reference held) */
+	struct list_head tnode;		/* in ttask->targets */
+	u32 trace_seq;
+	u32 trace_max;			/* samples at most; 0 = no limit */
 	struct irq_work wake_work;
 	wait_queue_head_t wq;
 	struct swprof_ring ring;
@@ -90,6 +137,15 @@ struct swprof_target {
 
 /* target.c */
 int swprof_register(struct swprof_file *sf, void __user *uattr);
+struct swprof_target *swprof_target_new(const struct swprof_target_params *p,
+					struct task_struct *task, int *err);
+void swprof_target_hash(struct swprof_target *t);
+void swprof_target_destroy(struct swprof_target *t);
+int swprof_target_install_fd(struct swprof_target *t);
+struct file *swprof_target_file(struct swprof_target *t);
+int swprof_params_from_attr(struct swprof_file *sf, struct swprof_target_attr *a,
+			    struct swprof_target_params *p);
+bool swprof_may_sample(bool ptrace_cap, kuid_t euid, kgid_t egid, struct task_struct *task);
 int swprof_check_out_size(void __user *uarg);
 int swprof_copy_out(void __user *uarg, void *kbuf, size_t ksize);
 int swprof_copy_in(void *kbuf, size_t ksize, size_t minsize, const void __user *uarg);
@@ -110,8 +166,36 @@ void swprof_ring_free(struct swprof_ring *r);
 int swprof_ring_mmap(struct swprof_ring *r, struct vm_area_struct *vma);
 void *swprof_ring_reserve(struct swprof_ring *r, u32 size);
 void swprof_ring_commit(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size);
-void swprof_ring_drop(struct swprof_ring *r);
+void swprof_ring_commit_at(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size,
+			   u64 time_ns);
+void swprof_ring_drop(struct swprof_target *t);
 u64 swprof_ring_unread(struct swprof_ring *r);
+
+/* group.c */
+int swprof_register_process(struct swprof_file *sf, struct swprof_target_params *p, u32 pid);
+void swprof_group_fork(struct task_struct *parent, struct task_struct *child);
+void swprof_group_exit(struct task_struct *p);
+void swprof_group_add_pending(struct swprof_group *g, struct swprof_target *t);
+struct swprof_group *swprof_group_new(u32 kind, const struct swprof_target_params *p);
+void swprof_group_get(struct swprof_group *g);
+void swprof_group_put(struct swprof_group *g);
+int swprof_group_install_fd(struct swprof_group *g, const char *name);
+void *swprof_group_session(struct swprof_group *g);
+void swprof_group_set_session(struct swprof_group *g, void *session);
+extern atomic_t swprof_nr_groups;
+int swprof_groups_init(void);
+void swprof_groups_exit(void);
+
+/* trace.c */
+int swprof_trace_session(struct swprof_file *sf, void __user *uarg);
+int swprof_trace_begin(struct swprof_file *sf, void __user *uarg);
+int swprof_trace_end(void);
+void swprof_trace_target_end(struct swprof_target *t, u32 reason);
+void swprof_trace_task_put(struct swprof_ttask *tt);
+void swprof_session_release(struct swprof_group *g);
+long swprof_session_ioctl(struct swprof_group *g, unsigned int cmd, void __user *uarg);
+u32 swprof_trace_task_id(const struct swprof_ttask *tt);
+void swprof_traces_exit(void);
 
 /* sampler.c */
 int swprof_sampler_init(void);
@@ -120,13 +204,23 @@ void swprof_target_timer_init(struct swprof_target *t);
 int swprof_target_enable(struct swprof_target *t);
 void swprof_target_disable(struct swprof_target *t);
 void swprof_target_stop(struct swprof_target *t);
+void swprof_wall_start(struct swprof_target *t, u64 first_ns);
+void swprof_target_update_state(struct swprof_target *t);
 
 /* unwind.c */
 void swprof_emit_sample(struct swprof_target *t, struct pt_regs *regs, u64 period_ns);
+void swprof_snapshot_take(struct swprof_target *t, u16 state);
+bool swprof_emit_snapshot(struct swprof_target *t, u32 type, u64 period_ns, u64 time_ns,
+			  bool remote);
+size_t swprof_snapshot_size(const struct swprof_target *t);
 bool swprof_emit_begin(struct swprof_target *t, unsigned long *irqflags);
+void swprof_emit_begin_wait(struct swprof_target *t, unsigned long *irqflags);
 void swprof_emit_end(struct swprof_target *t, unsigned long irqflags);
 void swprof_emit_exit(struct swprof_target *t, struct task_struct *task);
 void swprof_emit_exec(struct swprof_target *t, struct task_struct *task, u16 flags);
+void swprof_emit_comm(struct swprof_target *t, struct task_struct *task);
+void swprof_emit_trace_begin(struct swprof_target *t, const char *segment_id, u64 real_ns);
+void swprof_emit_trace_end(struct swprof_target *t, u32 reason);
 
 /* stats.c */
 void swprof_stats_sample(bool written, u64 cost_ns);

@@ -94,12 +94,20 @@ static void wake_work_fn(struct irq_work *work)
 static void target_free(struct swprof_target *t)
 {
 	hrtimer_cancel(&t->timer);
+	/* a WALL sample request may still be on its way to another CPU */
+	while (atomic_read(&t->ipi_busy))
+		cpu_relax();
 	irq_work_sync(&t->wake_work);
 	swprof_ring_free(&t->ring);
+	kvfree(t->snap);
 	if (t->task)
 		put_task_struct(t->task);
 	if (t->pid_ns)
 		put_pid_ns(t->pid_ns);
+	if (t->group)
+		swprof_group_put(t->group);
+	if (t->ttask)
+		swprof_trace_task_put(t->ttask);
 	if (t->mem)
 		atomic64_sub(t->mem, &swprof_mem_used);
 	atomic_dec(&swprof_nr_targets);
@@ -111,15 +119,23 @@ static void target_free_work(struct work_struct *work)
 	target_free(container_of(to_rcu_work(work), struct swprof_target, free_rwork));
 }
 
-static int target_release(struct inode *inode, struct file *file)
+/*
+ * Stop sampling, unhash, end a trace segment still running, and free after
+ * a grace period: the scheduler hooks may still hold the target until then.
+ */
+void swprof_target_destroy(struct swprof_target *t)
 {
-	struct swprof_target *t = file->private_data;
-
 	swprof_target_stop(t);
 	swprof_target_unhash(t);
-	/* the scheduler hooks may still hold it until a grace period passes */
+	if (t->ttask && !test_bit(SWPROF_T_ENDED, &t->state))
+		swprof_trace_target_end(t, SWPROF_TRACE_END_SESSION);
 	INIT_RCU_WORK(&t->free_rwork, target_free_work);
 	queue_rcu_work(swprof_wq, &t->free_rwork);
+}
+
+static int target_release(struct inode *inode, struct file *file)
+{
+	swprof_target_destroy(file->private_data);
 	return 0;
 }
 
@@ -236,7 +252,8 @@ static __poll_t target_poll(struct file *file, struct poll_table_struct *pt)
 
 	poll_wait(file, &t->wq, pt);
 	unread = swprof_ring_unread(&t->ring);
-	ended = test_bit(SWPROF_T_EXITED, &t->state) || test_bit(SWPROF_T_DENIED, &t->state);
+	ended = test_bit(SWPROF_T_EXITED, &t->state) || test_bit(SWPROF_T_DENIED, &t->state) ||
+		test_bit(SWPROF_T_ENDED, &t->state);
 	if (unread >= mark || (ended && unread))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (ended && !unread)
@@ -262,25 +279,23 @@ static const struct file_operations swprof_target_fops = {
 };
 
 /*
- * May the caller sample @task?  Itself: always.  Another thread: only with
- * the same credentials as all of the target's and a dumpable target (the
- * rule ptrace applies), or CAP_SYS_PTRACE.  ptrace_may_access() is not
- * exported, hence this restatement of its uid/gid test.
+ * May a registrar with these credentials sample @task?  Itself: always.
+ * Another thread: only with the same credentials as all of the target's and
+ * a dumpable target (the rule ptrace applies), or CAP_SYS_PTRACE.
+ * ptrace_may_access() is not exported, hence this restatement of its
+ * uid/gid test.
  */
-static bool may_sample(struct swprof_file *sf, struct task_struct *task)
+bool swprof_may_sample(bool ptrace_cap, kuid_t euid, kgid_t egid, struct task_struct *task)
 {
-	const struct cred *me = current_cred(), *tc;
+	const struct cred *tc;
 	bool same;
 
-	if (task == current)
-		return true;
-	if (sf->ptrace_cap && capable(CAP_SYS_PTRACE))
+	if (ptrace_cap)
 		return true;
 	rcu_read_lock();
 	tc = __task_cred(task);
-	same = uid_eq(me->euid, tc->euid) && uid_eq(me->euid, tc->suid) &&
-	       uid_eq(me->euid, tc->uid) && gid_eq(me->egid, tc->egid) &&
-	       gid_eq(me->egid, tc->sgid) && gid_eq(me->egid, tc->gid);
+	same = uid_eq(euid, tc->euid) && uid_eq(euid, tc->suid) && uid_eq(euid, tc->uid) &&
+	       gid_eq(egid, tc->egid) && gid_eq(egid, tc->sgid) && gid_eq(egid, tc->gid);
 	rcu_read_unlock();
 	if (!same)
 		return false;
@@ -290,11 +305,13 @@ static bool may_sample(struct swprof_file *sf, struct task_struct *task)
 	return same;
 }
 
-static int validate_attr(struct swprof_file *sf, struct swprof_target_attr *a)
+int swprof_params_from_attr(struct swprof_file *sf, struct swprof_target_attr *a,
+			    struct swprof_target_params *p)
 {
 	if (a->flags & ~SWPROF_TARGET_FLAGS_ALL)
 		return -EINVAL;
-	if (a->mode != SWPROF_MODE_CPU)
+	if (a->mode != SWPROF_MODE_CPU && a->mode != SWPROF_MODE_OFFCPU &&
+	    a->mode != SWPROF_MODE_WALL)
 		return -EINVAL;
 	if (!(a->flags & (SWPROF_TARGET_KSTACK | SWPROF_TARGET_USTACK)) && !a->raw_stack_size)
 		return -EINVAL;
@@ -302,7 +319,10 @@ static int validate_attr(struct swprof_file *sf, struct swprof_target_attr *a)
 		return -EPERM;
 	if (!a->period_ns)
 		a->period_ns = swprof_default_period_ns;
-	if (a->period_ns < SWPROF_MIN_PERIOD_NS || a->period_ns > 60ULL * NSEC_PER_SEC)
+	if (a->mode != SWPROF_MODE_OFFCPU &&
+	    (a->period_ns < SWPROF_MIN_PERIOD_NS || a->period_ns > 60ULL * NSEC_PER_SEC))
+		return -EINVAL;
+	if (a->mode != SWPROF_MODE_OFFCPU && a->min_block_ns)
 		return -EINVAL;
 	if (a->max_kernel_depth > SWPROF_MAX_DEPTH || a->max_user_depth > SWPROF_MAX_DEPTH)
 		return -EINVAL;
@@ -329,6 +349,21 @@ static int validate_attr(struct swprof_file *sf, struct swprof_target_attr *a)
 	    (a->raw_stack_size ? 8 * SWPROF_UREGS_NR + a->raw_stack_size : 0) +
 	    sizeof(struct swprof_lost) > a->ring_size)
 		return -EINVAL;
+	*p = (struct swprof_target_params){
+		.mode = a->mode,
+		.flags = a->flags & ~SWPROF_TARGET_PROCESS,
+		.period_ns = a->period_ns,
+		.kdepth = a->max_kernel_depth,
+		.udepth = a->max_user_depth,
+		.ring_size = a->ring_size,
+		.raw_size = a->raw_stack_size,
+		.wakeup_bytes = a->wakeup_bytes,
+		.min_block_ns = a->min_block_ns,
+		.ptrace_cap = sf->ptrace_cap && capable(CAP_SYS_PTRACE),
+		.reg_euid = current_euid(),
+		.reg_egid = current_egid(),
+		.pid_ns = task_active_pid_ns(current),
+	};
 	return 0;
 }
 
@@ -350,21 +385,118 @@ static struct task_struct *get_target_task(u32 tid)
 	return task ? task : ERR_PTR(-ESRCH);
 }
 
+/*
+ * A new target for @task (a reference the target takes over on success),
+ * not hashed, not enabled.  NULL with *err set when a limit or memory says no.
+ */
+struct swprof_target *swprof_target_new(const struct swprof_target_params *p,
+					struct task_struct *task, int *err)
+{
+	struct swprof_target *t;
+	u64 mem = (u64)p->ring_size + 2 * PAGE_SIZE;
+
+	if (atomic_inc_return(&swprof_nr_targets) > swprof_max_targets) {
+		atomic_dec(&swprof_nr_targets);
+		*err = -ENOSPC;
+		return NULL;
+	}
+	if (atomic64_add_return(mem, &swprof_mem_used) > (u64)swprof_mem_limit_mb << 20) {
+		atomic64_sub(mem, &swprof_mem_used);
+		atomic_dec(&swprof_nr_targets);
+		*err = -ENOSPC;
+		return NULL;
+	}
+	t = kmem_cache_zalloc(swprof_target_cache, GFP_KERNEL);
+	if (!t) {
+		atomic64_sub(mem, &swprof_mem_used);
+		atomic_dec(&swprof_nr_targets);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	/* from here on target_free() undoes everything */
+	t->mem = mem;
+	t->pid_ns = get_pid_ns(p->pid_ns);
+	t->mode = p->mode;
+	t->flags = p->flags;
+	t->period_ns = p->period_ns;
+	t->kdepth = p->kdepth;
+	t->udepth = p->udepth;
+	t->raw_size = p->raw_size;
+	t->min_block_ns = p->min_block_ns;
+	t->ptrace_cap = p->ptrace_cap;
+	t->reg_euid = p->reg_euid;
+	t->reg_egid = p->reg_egid;
+	t->pid_nr = __task_pid_nr_ns(task, PIDTYPE_TGID, t->pid_ns);
+	t->tid_nr = __task_pid_nr_ns(task, PIDTYPE_PID, t->pid_ns);
+	INIT_LIST_HEAD(&t->gnode);
+	INIT_LIST_HEAD(&t->tnode);
+	init_waitqueue_head(&t->wq);
+	init_irq_work(&t->wake_work, wake_work_fn);
+	swprof_target_timer_init(t);
+	*err = swprof_ring_alloc(&t->ring, p->ring_size);
+	if (!*err && t->mode != SWPROF_MODE_CPU) {
+		t->snap = kvzalloc(swprof_snapshot_size(t), GFP_KERNEL);
+		if (!t->snap)
+			*err = -ENOMEM;
+	}
+	if (*err) {
+		target_free(t);
+		return NULL;
+	}
+	t->task = task;
+	t->ring.wakeup_bytes = p->wakeup_bytes;
+	t->ring.hdr->tid = t->tid_nr;
+	t->ring.hdr->pid = t->pid_nr;
+	t->ring.hdr->mode = t->mode;
+	t->ring.hdr->period_ns = t->period_ns;
+	return t;
+}
+
+void swprof_target_hash(struct swprof_target *t)
+{
+	target_hash(t);
+}
+
+/* A file for a target that is ready; its release destroys the target. */
+struct file *swprof_target_file(struct swprof_target *t)
+{
+	return anon_inode_getfile("[swprof-target]", &swprof_target_fops, t, O_RDWR | O_CLOEXEC);
+}
+
+/* A file and an fd for a target that is ready; returns the fd. */
+int swprof_target_install_fd(struct swprof_target *t)
+{
+	struct file *file;
+	int fd;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	file = anon_inode_getfile("[swprof-target]", &swprof_target_fops, t, O_RDWR | O_CLOEXEC);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
+	fd_install(fd, file);
+	return fd;
+}
+
 int swprof_register(struct swprof_file *sf, void __user *uattr)
 {
+	struct swprof_target_params p;
 	struct swprof_target_attr a;
 	struct swprof_target *t;
 	struct task_struct *task;
-	struct file *file;
-	u64 mem;
 	int err, fd;
 
 	err = swprof_copy_in(&a, sizeof(a), SWPROF_TARGET_ATTR_SIZE_VER0, uattr);
 	if (err)
 		return err;
-	err = validate_attr(sf, &a);
+	err = swprof_params_from_attr(sf, &a, &p);
 	if (err)
 		return err;
+	if (a.flags & SWPROF_TARGET_PROCESS)
+		return swprof_register_process(sf, &p, a.tid);
 	task = get_target_task(a.tid);
 	if (IS_ERR(task))
 		return PTR_ERR(task);
@@ -372,83 +504,41 @@ int swprof_register(struct swprof_file *sf, void __user *uattr)
 		err = task->flags & PF_KTHREAD ? -EINVAL : -ESRCH;
 		goto put_task;
 	}
-	if (!may_sample(sf, task)) {
+	if (task != current && !swprof_may_sample(p.ptrace_cap, p.reg_euid, p.reg_egid, task)) {
 		err = -EPERM;
 		goto put_task;
 	}
-	if (atomic_inc_return(&swprof_nr_targets) > swprof_max_targets) {
-		atomic_dec(&swprof_nr_targets);
-		err = -ENOSPC;
+	t = swprof_target_new(&p, task, &err);
+	if (!t)
 		goto put_task;
-	}
-	mem = (u64)a.ring_size + 2 * PAGE_SIZE;
-	if (atomic64_add_return(mem, &swprof_mem_used) > (u64)swprof_mem_limit_mb << 20) {
-		atomic64_sub(mem, &swprof_mem_used);
-		atomic_dec(&swprof_nr_targets);
-		err = -ENOSPC;
-		goto put_task;
-	}
-	t = kmem_cache_zalloc(swprof_target_cache, GFP_KERNEL);
-	if (!t) {
-		atomic64_sub(mem, &swprof_mem_used);
-		atomic_dec(&swprof_nr_targets);
-		err = -ENOMEM;
-		goto put_task;
-	}
-	/* from here on target_free() undoes everything */
-	t->task = task;
-	t->mem = mem;
-	t->pid_ns = get_pid_ns(task_active_pid_ns(current));
-	t->mode = a.mode;
-	t->flags = a.flags;
-	t->period_ns = a.period_ns;
-	t->kdepth = a.max_kernel_depth;
-	t->udepth = a.max_user_depth;
-	t->raw_size = a.raw_stack_size;
-	t->ptrace_cap = sf->ptrace_cap && capable(CAP_SYS_PTRACE);
-	t->reg_euid = current_euid();
-	t->reg_egid = current_egid();
-	t->pid_nr = __task_pid_nr_ns(task, PIDTYPE_TGID, t->pid_ns);
-	t->tid_nr = __task_pid_nr_ns(task, PIDTYPE_PID, t->pid_ns);
-	init_waitqueue_head(&t->wq);
-	init_irq_work(&t->wake_work, wake_work_fn);
-	swprof_target_timer_init(t);
-	err = swprof_ring_alloc(&t->ring, a.ring_size);
-	if (err)
-		goto free;
-	t->ring.wakeup_bytes = a.wakeup_bytes;
-	t->ring.hdr->tid = t->tid_nr;
-	t->ring.hdr->pid = t->pid_nr;
-	t->ring.hdr->mode = t->mode;
-	t->ring.hdr->period_ns = t->period_ns;
-
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
-		err = fd;
-		goto free;
-	}
-	file = anon_inode_getfile("[swprof-target]", &swprof_target_fops, t, O_RDWR | O_CLOEXEC);
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		err = PTR_ERR(file);
-		goto free;
+		swprof_target_destroy(t);
+		return fd;
 	}
 	target_hash(t);
 	/* exit sets PF_EXITING before its tracepoint: after hashing, either we see it or the hook sees us */
 	smp_mb();
 	if (READ_ONCE(task->flags) & PF_EXITING) {
 		put_unused_fd(fd);
-		fput(file);	/* release unhashes and frees after a grace period */
+		swprof_target_destroy(t);
 		return -ESRCH;
 	}
-	if (a.flags & SWPROF_TARGET_ENABLE)
-		swprof_target_enable(t);
-	fd_install(fd, file);
+	{
+		struct file *file = anon_inode_getfile("[swprof-target]", &swprof_target_fops, t,
+						       O_RDWR | O_CLOEXEC);
+
+		if (IS_ERR(file)) {
+			put_unused_fd(fd);
+			swprof_target_destroy(t);
+			return PTR_ERR(file);
+		}
+		if (a.flags & SWPROF_TARGET_ENABLE)
+			swprof_target_enable(t);
+		fd_install(fd, file);
+	}
 	return fd;
 
-free:
-	target_free(t);
-	return err;
 put_task:
 	put_task_struct(task);
 	return err;
