@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Process groups and trace sessions through the raw uapi: a process's
+ * threads now and later, accepted one fd each; trace admission, threshold,
+ * limits under 64 racing threads, sequences, and the ways a segment ends.
+ */
+#include <poll.h>
+#include <sys/wait.h>
+
+#include "common.h"
+#include "kselftest_harness.h"
+
+#define MS 1000000ull
+
+static int dev_open(void)
+{
+	return open(SWPROF_DEVICE, O_RDWR | O_CLOEXEC);
+}
+
+static int accept_one(int gfd, struct swprof_accept *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	return ioctl(gfd, SWPROF_IOC_ACCEPT, a);
+}
+
+/* ---- process groups ------------------------------------------------ */
+
+struct ring_seen {
+	unsigned int comm, samples, chain, exits, execs, trace_begin, trace_end;
+	unsigned int seq_expected, seq_bad, trace_task, end_reason, end_samples;
+	uint64_t begin_ns, first_sample_ns;
+	char comm_name[SWPROF_COMM_LEN], segment[SWPROF_SEGMENT_ID_MAX];
+	int first_type;
+};
+
+static int ring_cb(void *ctx, const struct swprof_rec *rec)
+{
+	struct ring_seen *r = ctx;
+
+	if (!r->first_type)
+		r->first_type = rec->type;
+	switch (rec->type) {
+	case SWPROF_REC_COMM:
+		r->comm++;
+		memcpy(r->comm_name, ((const struct swprof_comm *)rec)->comm, SWPROF_COMM_LEN);
+		break;
+	case SWPROF_REC_SAMPLE: {
+		const struct swprof_sample *s = (const void *)rec;
+
+		if (!r->samples)
+			r->first_sample_ns = rec->time_ns;
+		r->samples++;
+		if (has_chain(swprof_sample_ips(s) + s->nr_kernel, s->nr_user))
+			r->chain++;
+		if (s->trace_seq != r->seq_expected || s->trace_task != r->trace_task)
+			r->seq_bad++;
+		r->seq_expected = s->trace_seq + 1;
+		break;
+	}
+	case SWPROF_REC_EXIT:
+		r->exits++;
+		break;
+	case SWPROF_REC_TRACE_BEGIN: {
+		const struct swprof_trace_rec *b = (const void *)rec;
+
+		r->trace_begin++;
+		r->trace_task = b->task;
+		r->begin_ns = b->begin_ns;
+		memcpy(r->segment, b->segment_id, sizeof(r->segment));
+		break;
+	}
+	case SWPROF_REC_TRACE_END: {
+		const struct swprof_trace_end *e = (const void *)rec;
+
+		r->trace_end++;
+		r->end_reason = e->reason;
+		r->end_samples = e->samples;
+		break;
+	}
+	}
+	return 0;
+}
+
+static void drain_fd(int fd, struct ring_seen *r)
+{
+	struct swprof_target *t;
+
+	memset(r, 0, sizeof(*r));
+	if (swprof_target_from_fd(fd, &t))
+		return;
+	swprof_target_read(t, ring_cb, r, 0);
+	swprof_target_free(t);
+}
+
+/* A child process: 1 thread at registration, then 3 more spinning in the chain. */
+static void child_main(int go_fd, int nthreads)
+{
+	struct spinner sp[8];
+	char c;
+	int i;
+
+	if (read(go_fd, &c, 1) != 1)
+		_exit(3);
+	for (i = 0; i < nthreads; i++)
+		spinner_start(&sp[i]);
+	usleep(400000);
+	for (i = 0; i < nthreads; i++)
+		spinner_stop(&sp[i]);
+	_exit(0);
+}
+
+TEST(process_follows_new_threads)
+{
+	struct swprof_target_attr a = { .size = sizeof(a) };
+	struct swprof_group_stats gs = { .size = sizeof(gs) };
+	struct swprof_accept acc;
+	int dev, gfd, go[2], status, fds[16], nfds = 0, i;
+	unsigned int with_chain = 0, comms = 0, exits = 0;
+	struct pollfd pfd;
+	pid_t child;
+
+	dev = dev_open();
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, pipe(go));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0)
+		child_main(go[0], 3);
+	a.tid = child;
+	a.mode = SWPROF_MODE_CPU;
+	a.flags = SWPROF_TARGET_PROCESS | SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE;
+	a.period_ns = MS;
+	a.ring_size = 1 << 18;
+	gfd = ioctl(dev, SWPROF_IOC_REGISTER, &a);
+	ASSERT_LE(0, gfd) TH_LOG("register process: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(gfd, SWPROF_IOC_GROUP_STATS, &gs));
+	EXPECT_EQ(child, (pid_t)gs.pid);
+	EXPECT_EQ(1, gs.attached);
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	/* accept as threads come, until the process is gone and nothing is pending */
+	pfd.fd = gfd;
+	pfd.events = POLLIN;
+	for (;;) {
+		ASSERT_LT(0, poll(&pfd, 1, 10000)) TH_LOG("group fd never hung up");
+		if (pfd.revents & POLLIN) {
+			while (nfds < 16 && accept_one(gfd, &acc) == 0) {
+				EXPECT_EQ(child, (pid_t)acc.pid);
+				fds[nfds++] = acc.fd;
+			}
+		}
+		if (pfd.revents & POLLHUP)
+			break;
+	}
+	EXPECT_EQ(-1, accept_one(gfd, &acc));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_EQ(0, ioctl(gfd, SWPROF_IOC_GROUP_STATS, &gs));
+	EXPECT_EQ(4, gs.attached);
+	EXPECT_EQ(0, gs.missed);
+	EXPECT_TRUE(gs.state & SWPROF_GSTATE_EXITED);
+	EXPECT_EQ(4, nfds);
+	for (i = 0; i < nfds; i++) {
+		struct ring_seen r;
+
+		drain_fd(fds[i], &r);
+		comms += r.comm && r.first_type == SWPROF_REC_COMM;
+		exits += r.exits;
+		if (r.samples && r.chain * 100 >= r.samples * 90)
+			with_chain++;
+		close(fds[i]);
+	}
+	TH_LOG("%d threads accepted: %u start with COMM, %u in the chain, %u exits", nfds, comms,
+	       with_chain, exits);
+	EXPECT_EQ(nfds, comms);
+	EXPECT_EQ(3, with_chain);	/* the three created after registration */
+	EXPECT_EQ(nfds, exits);
+	close(gfd);
+	close(dev);
+}
+
+TEST(process_group_errors)
+{
+	struct swprof_target_attr a = { .size = sizeof(a) };
+	struct swprof_accept acc;
+	int dev, gfd;
+
+	dev = dev_open();
+	ASSERT_LE(0, dev);
+	a.mode = SWPROF_MODE_CPU;
+	a.flags = SWPROF_TARGET_PROCESS | SWPROF_TARGET_USTACK;
+	a.tid = 0x3fffffff;
+	EXPECT_EQ(-1, ioctl(dev, SWPROF_IOC_REGISTER, &a));
+	EXPECT_EQ(ESRCH, errno);
+	a.tid = 2;	/* kthreadd */
+	EXPECT_EQ(-1, ioctl(dev, SWPROF_IOC_REGISTER, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.tid = 0;	/* ourselves */
+	gfd = ioctl(dev, SWPROF_IOC_REGISTER, &a);
+	ASSERT_LE(0, gfd);
+	memset(&acc, 0xcc, sizeof(acc));
+	acc.size = sizeof(acc);
+	EXPECT_EQ(-1, ioctl(gfd, SWPROF_IOC_ACCEPT, &acc));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(gfd, SWPROF_IOC_ENABLE));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(gfd, SWPROF_IOC_TRACE_TASK_END, &a));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(0, accept_one(gfd, &acc));
+	EXPECT_EQ(gettid_(), (pid_t)acc.tid);
+	close(acc.fd);
+	close(gfd);
+	close(dev);
+}
+
+/* ---- trace sessions ------------------------------------------------ */
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+FIXTURE(trace) {
+	int dev, session;
+};
+
+FIXTURE_SETUP(trace)
+{
+	struct swprof_trace_session_attr a = { .size = sizeof(a), .flags = SWPROF_TARGET_USTACK };
+
+	self->dev = dev_open();
+	ASSERT_LE(0, self->dev);
+	self->session = ioctl(self->dev, SWPROF_IOC_TRACE_SESSION, &a);
+	ASSERT_LE(0, self->session) TH_LOG("trace session: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(trace)
+{
+	close(self->session);
+	close(self->dev);
+}
+
+static __u32 add_task(struct __test_metadata *_metadata, int session, const char *endpoint,
+		      uint64_t min_duration, uint32_t count, uint32_t parallel, uint32_t max_samples)
+{
+	struct swprof_trace_task t = { .size = sizeof(t) };
+
+	t.max_sampling_count = count;
+	t.max_parallel = parallel;
+	t.max_samples = max_samples;
+	t.start_ns = real_ns() - 1000 * MS;
+	t.end_ns = real_ns() + 60000 * MS;
+	t.min_duration_ns = min_duration;
+	t.dump_period_ns = 10 * MS;
+	strcpy(t.endpoint, endpoint);
+	EXPECT_EQ(0, ioctl(session, SWPROF_IOC_TRACE_TASK_ADD, &t)) TH_LOG("add task: %s", strerror(errno));
+	EXPECT_NE(0, t.id);
+	return t.id;
+}
+
+static int begin(int dev, const char *endpoint, const char *segment, __u32 *task)
+{
+	struct swprof_trace_begin b = { .size = sizeof(b) };
+	int ret;
+
+	strncpy(b.endpoint, endpoint, sizeof(b.endpoint) - 1);
+	strncpy(b.segment_id, segment, sizeof(b.segment_id) - 1);
+	ret = ioctl(dev, SWPROF_IOC_TRACE_BEGIN, &b);
+	if (task)
+		*task = b.task;
+	return ret ? -errno : 0;
+}
+
+static void spin_ms(unsigned int ms)
+{
+	uint64_t end = mono_ns() + ms * MS;
+
+	atomic_store(&chain_stop, 0);
+	while (mono_ns() < end)
+		chain_sink++;
+}
+
+TEST_F(trace, segment_sampled_from_threshold)
+{
+	struct swprof_accept acc;
+	struct ring_seen r;
+	__u32 id, task = 0;
+
+	id = add_task(_metadata, self->session, "/api/test", 50 * MS, 3, 2, 0);
+	ASSERT_EQ(0, begin(self->dev, "/api/test", "seg-0001", &task));
+	EXPECT_EQ(id, task);
+	EXPECT_EQ(-EALREADY, begin(self->dev, "/api/test", "seg-0002", NULL));
+	spin_ms(250);
+	ASSERT_EQ(0, ioctl(self->dev, SWPROF_IOC_TRACE_END));
+	EXPECT_EQ(-1, ioctl(self->dev, SWPROF_IOC_TRACE_END));
+	EXPECT_EQ(ENOENT, errno);
+	ASSERT_EQ(0, accept_one(self->session, &acc));
+	EXPECT_EQ(gettid_(), (pid_t)acc.tid);
+	drain_fd(acc.fd, &r);
+	close(acc.fd);
+	TH_LOG("segment %s of task %u: %u samples, first %.1f ms after begin, end reason %u",
+	       r.segment, r.trace_task, r.samples, (r.first_sample_ns - r.begin_ns) / 1e6, r.end_reason);
+	EXPECT_EQ(SWPROF_REC_TRACE_BEGIN, r.first_type);
+	EXPECT_STREQ("seg-0001", r.segment);
+	EXPECT_EQ(id, r.trace_task);
+	/* 250 ms, sampled every 10 ms from 50 ms on: about 20 (TCG is late, not early) */
+	EXPECT_GE(r.samples, 8);
+	EXPECT_LE(r.samples, 22);
+	EXPECT_GE(r.first_sample_ns - r.begin_ns, 50 * MS);
+	EXPECT_EQ(0, r.seq_bad);	/* 0, 1, 2... with the task id, no gaps */
+	EXPECT_EQ(1, r.trace_end);
+	EXPECT_EQ(SWPROF_TRACE_END_CALLED, r.end_reason);
+	EXPECT_EQ(r.samples, r.end_samples);
+}
+
+TEST_F(trace, unmatched_endpoint_never_sampled)
+{
+	struct swprof_trace_task_stats st = { .size = sizeof(st) };
+	struct swprof_accept acc;
+	__u32 id;
+
+	id = add_task(_metadata, self->session, "/api/test", 0, 3, 2, 0);
+	EXPECT_EQ(-ENOENT, begin(self->dev, "/api/other", "seg-x", NULL));
+	EXPECT_EQ(-ENOENT, begin(self->dev, "/api/tes", "seg-x", NULL));
+	EXPECT_EQ(-1, ioctl(self->dev, SWPROF_IOC_TRACE_END));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, accept_one(self->session, &acc));
+	EXPECT_EQ(EAGAIN, errno);
+	st.id = id;
+	ASSERT_EQ(0, ioctl(self->session, SWPROF_IOC_TRACE_TASK_STATS, &st));
+	EXPECT_EQ(0, st.admitted);
+}
+
+TEST_F(trace, threshold_not_reached)
+{
+	struct swprof_accept acc;
+	struct ring_seen r;
+
+	add_task(_metadata, self->session, "/short", 100 * MS, 3, 2, 0);
+	ASSERT_EQ(0, begin(self->dev, "/short", "seg-short", NULL));
+	spin_ms(30);
+	ASSERT_EQ(0, ioctl(self->dev, SWPROF_IOC_TRACE_END));
+	ASSERT_EQ(0, accept_one(self->session, &acc));
+	drain_fd(acc.fd, &r);
+	close(acc.fd);
+	EXPECT_EQ(1, r.trace_begin);
+	EXPECT_EQ(0, r.samples);
+	EXPECT_EQ(1, r.trace_end);
+}
+
+TEST_F(trace, max_samples_then_task_end)
+{
+	struct swprof_trace_task_stats st = { .size = sizeof(st) };
+	struct swprof_accept acc;
+	struct ring_seen r;
+	__u32 id;
+
+	add_task(_metadata, self->session, "/capped", 0, 3, 2, 5);
+	ASSERT_EQ(0, begin(self->dev, "/capped", "seg-capped", NULL));
+	spin_ms(200);
+	EXPECT_EQ(-1, ioctl(self->dev, SWPROF_IOC_TRACE_END));	/* already ended by the cap */
+	ASSERT_EQ(0, accept_one(self->session, &acc));
+	drain_fd(acc.fd, &r);
+	close(acc.fd);
+	EXPECT_EQ(5, r.samples);
+	EXPECT_EQ(0, r.seq_bad);
+	EXPECT_EQ(SWPROF_TRACE_END_MAX_SAMPLES, r.end_reason);
+
+	/* a task ended by the controller ends its running segments */
+	id = add_task(_metadata, self->session, "/ended", 0, 3, 2, 0);
+	ASSERT_EQ(0, begin(self->dev, "/ended", "seg-ended", NULL));
+	spin_ms(50);
+	ASSERT_EQ(0, ioctl(self->session, SWPROF_IOC_TRACE_TASK_END, &id));
+	EXPECT_EQ(-1, ioctl(self->dev, SWPROF_IOC_TRACE_END));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-ENOENT, begin(self->dev, "/ended", "seg-late", NULL));
+	ASSERT_EQ(0, accept_one(self->session, &acc));
+	drain_fd(acc.fd, &r);
+	close(acc.fd);
+	EXPECT_EQ(SWPROF_TRACE_END_TASK, r.end_reason);
+	st.id = id;
+	ASSERT_EQ(0, ioctl(self->session, SWPROF_IOC_TRACE_TASK_STATS, &st));
+	EXPECT_EQ(1, st.ended);
+	EXPECT_EQ(1, st.admitted);
+	EXPECT_EQ(0, st.active);
+}
+
+TEST_F(trace, bad_arguments)
+{
+	struct swprof_trace_task t;
+	struct swprof_trace_begin b;
+
+	memset(&t, 0xcc, sizeof(t));
+	t.size = sizeof(t);
+	EXPECT_EQ(-1, ioctl(self->session, SWPROF_IOC_TRACE_TASK_ADD, &t));
+	EXPECT_EQ(EINVAL, errno);
+	memset(&t, 0, sizeof(t));
+	t.size = sizeof(t);
+	strcpy(t.endpoint, "/x");
+	t.max_sampling_count = 1;
+	t.max_parallel = 1;
+	t.start_ns = real_ns();
+	t.end_ns = t.start_ns + 60000 * MS;
+	t.dump_period_ns = 5 * MS;	/* below 10 ms */
+	EXPECT_EQ(-1, ioctl(self->session, SWPROF_IOC_TRACE_TASK_ADD, &t));
+	EXPECT_EQ(EINVAL, errno);
+	memset(&b, 0xcc, sizeof(b));
+	b.size = sizeof(b);
+	EXPECT_EQ(-1, ioctl(self->dev, SWPROF_IOC_TRACE_BEGIN, &b));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL, begin(self->dev, "/x", "", NULL));
+	EXPECT_EQ(-1, ioctl(self->dev, SWPROF_IOC_TRACE_TASK_ADD, &t));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
+/* 64 threads race into a task admitting 5 segments, 2 at a time. */
+#define RACERS 64
+
+struct racer {
+	int dev;
+	atomic_int *start, *inside, *max_inside;
+	int result;
+};
+
+static void *racer_main(void *p)
+{
+	struct racer *r = p;
+	int in, m;
+
+	while (!atomic_load(r->start))
+		;
+	r->result = begin(r->dev, "/race", "seg-race", NULL);
+	if (r->result == 0) {
+		in = atomic_fetch_add(r->inside, 1) + 1;
+		m = atomic_load(r->max_inside);
+		while (in > m && !atomic_compare_exchange_weak(r->max_inside, &m, in))
+			;
+		spin_ms(40);
+		atomic_fetch_sub(r->inside, 1);
+		ioctl(r->dev, SWPROF_IOC_TRACE_END);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(trace, racing_admission, 300)
+{
+	struct swprof_trace_task_stats st = { .size = sizeof(st) };
+	static struct racer rs[RACERS];
+	pthread_t th[RACERS];
+	atomic_int start = 0, inside = 0, max_inside = 0;
+	unsigned int admitted = 0, busy = 0, quota = 0, other = 0, i, accepted = 0;
+	struct swprof_accept acc;
+	__u32 id;
+
+	id = add_task(_metadata, self->session, "/race", 0, 5, 2, 0);
+	for (i = 0; i < RACERS; i++) {
+		rs[i] = (struct racer){ .dev = self->dev, .start = &start, .inside = &inside,
+					.max_inside = &max_inside };
+		pthread_create(&th[i], NULL, racer_main, &rs[i]);
+	}
+	atomic_store(&start, 1);
+	for (i = 0; i < RACERS; i++) {
+		pthread_join(th[i], NULL);
+		if (rs[i].result == 0)
+			admitted++;
+		else if (rs[i].result == -EBUSY)
+			busy++;
+		else if (rs[i].result == -EDQUOT)
+			quota++;
+		else
+			other++;
+	}
+	while (accept_one(self->session, &acc) == 0) {
+		struct ring_seen r;
+
+		drain_fd(acc.fd, &r);
+		EXPECT_EQ(0, r.seq_bad);
+		close(acc.fd);
+		accepted++;
+	}
+	st.id = id;
+	ASSERT_EQ(0, ioctl(self->session, SWPROF_IOC_TRACE_TASK_STATS, &st));
+	TH_LOG("admitted %u, refused busy %u, refused quota %u, other %u; at most %d inside at once",
+	       admitted, busy, quota, other, atomic_load(&max_inside));
+	EXPECT_LE(admitted, 5);
+	EXPECT_GE(admitted, 1);
+	EXPECT_EQ(0, other);
+	EXPECT_EQ(RACERS, admitted + busy + quota);
+	EXPECT_LE(atomic_load(&max_inside), 2);
+	EXPECT_EQ(admitted, st.admitted);
+	EXPECT_EQ(busy, st.refused_parallel);
+	EXPECT_EQ(quota, st.refused_count);
+	EXPECT_EQ(0, st.active);
+	EXPECT_EQ(admitted, accepted);
+}
+
+/* An exiting thread ends its segment; a closed session ends the rest. */
+static void *begin_then_exit(void *p)
+{
+	int dev = *(int *)p;
+
+	if (begin(dev, "/exit", "seg-exit", NULL) == 0)
+		spin_ms(60);
+	return NULL;
+}
+
+TEST_F(trace, thread_exit_and_session_close)
+{
+	struct swprof_accept acc;
+	struct ring_seen r;
+	pthread_t th;
+
+	add_task(_metadata, self->session, "/exit", 0, 3, 2, 0);
+	pthread_create(&th, NULL, begin_then_exit, &self->dev);
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, accept_one(self->session, &acc));
+	drain_fd(acc.fd, &r);
+	close(acc.fd);
+	EXPECT_EQ(SWPROF_TRACE_END_EXIT, r.end_reason);
+	EXPECT_EQ(1, r.exits);
+	/* a segment still running when the session goes: ended, nothing leaks */
+	ASSERT_EQ(0, begin(self->dev, "/exit", "seg-open", NULL));
+	close(self->session);
+	self->session = open("/dev/null", O_RDONLY);
+	EXPECT_EQ(-1, ioctl(self->dev, SWPROF_IOC_TRACE_END));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-ENOENT, begin(self->dev, "/exit", "seg-after", NULL));
+}
+
+TEST_HARNESS_MAIN
