@@ -97,6 +97,11 @@ void swprof_group_put(struct swprof_group *g)
 	kfree(g);
 }
 
+const struct swprof_target_params *swprof_group_params(const struct swprof_group *g)
+{
+	return &g->p;
+}
+
 void *swprof_group_session(struct swprof_group *g)
 {
 	return g->session;

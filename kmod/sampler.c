@@ -103,9 +103,15 @@ static enum hrtimer_restart wall_timer_fn(struct hrtimer *timer)
 		swprof_emit_sample(t, get_irq_regs(), t->period_ns * (n ? n : 1));
 	} else if (READ_ONCE(task->on_cpu)) {
 		/* running elsewhere: sample it there, in its own context */
-		if (atomic_cmpxchg(&t->ipi_busy, 0, 1) ||
-		    smp_call_function_single_async(task_cpu(task), &t->csd)) {
-			atomic_set(&t->ipi_busy, 0);
+		bool sent = false;
+
+		if (!atomic_cmpxchg(&t->ipi_busy, 0, 1)) {
+			sent = !smp_call_function_single_async(task_cpu(task), &t->csd);
+			if (!sent)
+				atomic_set_release(&t->ipi_busy, 0);
+		}
+		if (!sent) {
+			/* the previous request is still on its way, or the CPU went away */
 			WRITE_ONCE(t->ring.hdr->timer_misses, t->ring.hdr->timer_misses + 1);
 			swprof_stats_miss();
 		}

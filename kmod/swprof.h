@@ -181,6 +181,7 @@ void swprof_group_get(struct swprof_group *g);
 void swprof_group_put(struct swprof_group *g);
 int swprof_group_install_fd(struct swprof_group *g, const char *name);
 void *swprof_group_session(struct swprof_group *g);
+const struct swprof_target_params *swprof_group_params(const struct swprof_group *g);
 void swprof_group_set_session(struct swprof_group *g, void *session);
 extern atomic_t swprof_nr_groups;
 int swprof_groups_init(void);

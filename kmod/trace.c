@@ -159,7 +159,7 @@ static long task_add(struct swprof_session *ss, void __user *uarg)
 	if (a.flags || a.id || !str_ok(a.endpoint, sizeof(a.endpoint)))
 		return -EINVAL;
 	if (!a.max_sampling_count || !a.max_parallel || a.end_ns <= a.start_ns ||
-	    a.end_ns <= now || a.dump_period_ns < SWPROF_MIN_DUMP_PERIOD_NS ||
+	    a.end_ns <= now || a.end_ns - now > 24ULL * 3600 * NSEC_PER_SEC || a.dump_period_ns < SWPROF_MIN_DUMP_PERIOD_NS ||
 	    a.dump_period_ns > 60ULL * NSEC_PER_SEC || a.min_duration_ns > 3600ULL * NSEC_PER_SEC)
 		return -EINVAL;
 	tt = kzalloc(sizeof(*tt), GFP_KERNEL);
@@ -374,9 +374,11 @@ static struct swprof_target *current_segment(void)
 
 /*
  * Find a task for the endpoint and take a place in it.  Returns the task
- * (a reference) and its session, or NULL with *err: ENOENT, EDQUOT, EBUSY.
+ * (a reference) and its session's group (a reference: the session itself
+ * may go away as soon as we leave the RCU section), or NULL with *err:
+ * ENOENT, EDQUOT, EBUSY.
  */
-static struct swprof_ttask *admit(const char *endpoint, struct swprof_session **out, int *err)
+static struct swprof_ttask *admit(const char *endpoint, struct swprof_group **out, int *err)
 {
 	struct swprof_ttask *tt, *found = NULL;
 	struct swprof_session *ss;
@@ -409,7 +411,7 @@ static struct swprof_ttask *admit(const char *endpoint, struct swprof_session **
 				tt->active++;
 				refcount_inc(&tt->ref);
 				found = tt;
-				*out = ss;
+				*out = ss->g;
 				swprof_group_get(ss->g);
 			}
 			raw_spin_unlock_irqrestore(&tt->lock, flags);
@@ -437,7 +439,7 @@ int swprof_trace_begin(struct swprof_file *sf, void __user *uarg)
 {
 	struct swprof_trace_begin b;
 	struct swprof_ttask *tt;
-	struct swprof_session *ss;
+	struct swprof_group *g;
 	struct swprof_target_params p;
 	struct swprof_target *t;
 	unsigned long flags;
@@ -456,10 +458,10 @@ int swprof_trace_begin(struct swprof_file *sf, void __user *uarg)
 	rcu_read_unlock();
 	if (t)
 		return -EALREADY;
-	tt = admit(b.endpoint, &ss, &err);
+	tt = admit(b.endpoint, &g, &err);
 	if (!tt)
 		return err;
-	p = ss->p;
+	p = *swprof_group_params(g);	/* its pid_ns lives as long as the group */
 	p.period_ns = tt->dump_period_ns;
 	get_task_struct(current);
 	t = swprof_target_new(&p, current, &err);
@@ -489,8 +491,8 @@ int swprof_trace_begin(struct swprof_file *sf, void __user *uarg)
 	/* the first dump after the threshold, then one every dump period */
 	first = max_t(u64, tt->min_duration_ns, 1);
 	swprof_wall_start(t, first);
-	swprof_group_add_pending(ss->g, t);
-	swprof_group_put(ss->g);
+	swprof_group_add_pending(g, t);
+	swprof_group_put(g);
 	{
 		struct swprof_event_info info = {
 			.pid = current->tgid, .tid = current->pid, .task = tt->id,
@@ -504,7 +506,7 @@ int swprof_trace_begin(struct swprof_file *sf, void __user *uarg)
 		return -EFAULT;
 	return 0;
 undo:
-	swprof_group_put(ss->g);
+	swprof_group_put(g);
 	unadmit(tt);
 	return err;
 }

@@ -93,6 +93,26 @@ static void drain_fd(int fd, struct ring_seen *r)
 	swprof_target_free(t);
 }
 
+/*
+ * pthread_join() returns when the kernel clears the thread's tid, before
+ * the exit hooks run: wait for the EXIT record.
+ */
+static void drain_until_exit(int fd, struct ring_seen *r)
+{
+	struct swprof_target *t;
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	if (swprof_target_from_fd(fd, &t))
+		return;
+	for (i = 0; i < 200 && !r->exits; i++) {
+		swprof_target_read(t, ring_cb, r, 0);
+		if (!r->exits)
+			usleep(10000);
+	}
+	swprof_target_free(t);
+}
+
 /* A child process: 1 thread at registration, then 3 more spinning in the chain. */
 static void child_main(int go_fd, int nthreads)
 {
@@ -517,7 +537,7 @@ TEST_F(trace, thread_exit_and_session_close)
 	pthread_create(&th, NULL, begin_then_exit, &self->dev);
 	pthread_join(th, NULL);
 	ASSERT_EQ(0, accept_one(self->session, &acc));
-	drain_fd(acc.fd, &r);
+	drain_until_exit(acc.fd, &r);
 	close(acc.fd);
 	EXPECT_EQ(SWPROF_TRACE_END_EXIT, r.end_reason);
 	EXPECT_EQ(1, r.exits);
