@@ -20,16 +20,21 @@
 
 #define NO_PARENT	UINT32_MAX
 
+/* 32 bytes: .debug_info offsets fit in 32 bits (bigger ones are skipped). */
 struct scope_ent {
-	uint64_t lo, hi;
-	Dwarf_Off die;		/* the subprogram or inlined_subroutine */
-	Dwarf_Off name_die;	/* its abstract origin, shared by all instances */
+	uint64_t lo;
+	uint32_t len;		/* hi - lo */
 	uint32_t parent;	/* enclosing entry, NO_PARENT at the top */
-	uint32_t is_inline;
-	uint32_t call_file;	/* inline instances: where they were called */
-	uint32_t call_line;
-	uint32_t call_col;
+	uint32_t die;		/* the subprogram or inlined_subroutine */
+	uint32_t name_die;	/* its abstract origin, shared by all instances */
+	uint32_t call_line;	/* inline instances: where they were called */
+	uint16_t call_file;	/* NO_FILE when unknown */
+	uint8_t call_col;	/* 255 and more: 255 */
+	uint8_t is_inline;
 };
+
+#define NO_FILE		UINT16_MAX
+#define SCOPE_HI(e)	((e)->lo + (e)->len)
 
 /* What is known of one CU, found by the offset of its DIE. */
 struct cu_scopes {
@@ -40,11 +45,6 @@ struct cu_scopes {
 	bool built;
 	struct scope_ent *e;
 	size_t nr;
-	/* Line table: addresses copied out once, searched without libdw's locks. */
-	bool lines_read;
-	Dwarf_Lines *lines;
-	uint64_t *line_addr;	/* bit 0: end of sequence (addresses are even, or lose it) */
-	size_t nr_lines;
 };
 
 struct name_ent {
@@ -78,10 +78,8 @@ void sym_dwarf_cache_free(struct sym_dwarf_cache *c)
 
 	if (!c)
 		return;
-	for (i = 0; i < c->cap_cus; i++) {
+	for (i = 0; i < c->cap_cus; i++)
 		free(c->cus[i].e);
-		free(c->cus[i].line_addr);
-	}
 	free(c->cus);
 	free(c->dnames);
 	free(c->aranges);
@@ -210,10 +208,11 @@ struct scope_builder {
 static void scope_add(struct scope_builder *b, uint64_t lo, uint64_t hi, Dwarf_Off die,
 		      Dwarf_Off name_die, bool is_inline, const uint32_t call[3])
 {
-	if (b->err || lo >= hi)
+	if (b->err || lo >= hi || hi - lo > UINT32_MAX || die > UINT32_MAX ||
+	    name_die > UINT32_MAX)
 		return;
 	if (b->nr == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
+		size_t cap = b->cap ? b->cap * 2 : 8;
 		struct scope_ent *n = realloc(b->e, cap * sizeof(*n));
 
 		if (!n) {
@@ -224,13 +223,13 @@ static void scope_add(struct scope_builder *b, uint64_t lo, uint64_t hi, Dwarf_O
 		b->cap = cap;
 	}
 	b->e[b->nr].lo = lo;
-	b->e[b->nr].hi = hi;
-	b->e[b->nr].die = die;
-	b->e[b->nr].name_die = name_die;
+	b->e[b->nr].len = (uint32_t)(hi - lo);
+	b->e[b->nr].die = (uint32_t)die;
+	b->e[b->nr].name_die = (uint32_t)name_die;
 	b->e[b->nr].is_inline = is_inline;
-	b->e[b->nr].call_file = call[0];
+	b->e[b->nr].call_file = call[0] < NO_FILE ? (uint16_t)call[0] : NO_FILE;
 	b->e[b->nr].call_line = call[1];
-	b->e[b->nr].call_col = call[2];
+	b->e[b->nr].call_col = call[2] < 255 ? (uint8_t)call[2] : 255;
 	b->e[b->nr].parent = NO_PARENT;
 	b->nr++;
 }
@@ -374,12 +373,20 @@ static int build_scopes(Dwarf_Die *cu, struct cu_scopes *out)
 	for (i = 0; i < b.nr; i++) {
 		struct scope_ent *e = &b.e[i];
 
-		while (sp && !(b.e[stack[sp - 1]].lo <= e->lo && e->hi <= b.e[stack[sp - 1]].hi))
+		while (sp && !(b.e[stack[sp - 1]].lo <= e->lo &&
+			       SCOPE_HI(e) <= SCOPE_HI(&b.e[stack[sp - 1]])))
 			sp--;
 		e->parent = sp ? stack[sp - 1] : NO_PARENT;
 		stack[sp++] = (uint32_t)i;
 	}
 	free(stack);
+	/* Most CUs hold a few functions: no slack kept per CU. */
+	if (b.nr && b.nr < b.cap) {
+		struct scope_ent *fit = realloc(b.e, b.nr * sizeof(*fit));
+
+		if (fit)
+			b.e = fit;
+	}
 	out->e = b.e;
 	out->nr = b.nr;
 	return 0;
@@ -459,7 +466,7 @@ static const struct scope_ent *scope_find(const struct cu_scopes *cs, uint64_t a
 		return NULL;
 	/* Whatever holds addr also holds the last start before it. */
 	for (i = (uint32_t)(lo - 1); i != NO_PARENT; i = cs->e[i].parent)
-		if (addr < cs->e[i].hi)
+		if (addr < SCOPE_HI(&cs->e[i]))
 			return &cs->e[i];
 	return NULL;
 }
@@ -474,18 +481,40 @@ static int range_cmp(const void *pa, const void *pb)
 	return a->lo < b->lo ? -1 : a->lo > b->lo;
 }
 
+static int off_cmp(const void *pa, const void *pb)
+{
+	Dwarf_Off a = *(const Dwarf_Off *)pa, b = *(const Dwarf_Off *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * DW_AT_ranges of the CUs that .debug_aranges leaves out (hand-written
+ * assembly, some producers).  Only those: reading a CU's DIE makes libdw
+ * keep a CU structure, and all of them add up.
+ */
 static void build_cu_ranges(struct sym_session *s, struct sym_file *f, struct sym_dwarf_cache *c)
 {
-	Dwarf_Off off = 0, next;
-	size_t hsize, cap = 0;
+	Dwarf_Off off = 0, next, *known;
+	size_t hsize, cap = 0, i, nknown = 0;
 
 	c->ranges_built = true;
+	known = malloc((c->nr_aranges ? c->nr_aranges : 1) * sizeof(*known));
+	if (!known)
+		return;
+	for (i = 0; i < c->nr_aranges; i++)
+		known[nknown++] = c->aranges[i].cu;
+	qsort(known, nknown, sizeof(*known), off_cmp);
 	while (!dwarf_nextcu(f->dwarf, off, &next, &hsize, NULL, NULL, NULL)) {
 		Dwarf_Addr base, lo, hi;
+		Dwarf_Off cuoff = off + hsize;
 		ptrdiff_t r = 0;
 		Dwarf_Die cu;
 
-		if (dwarf_offdie(f->dwarf, off + hsize, &cu)) {
+		off = next;
+		if (bsearch(&cuoff, known, nknown, sizeof(*known), off_cmp))
+			continue;
+		if (dwarf_offdie(f->dwarf, cuoff, &cu)) {
 			while ((r = dwarf_ranges(&cu, r, &base, &lo, &hi)) > 0) {
 				if (lo >= hi)
 					continue;
@@ -494,18 +523,20 @@ static void build_cu_ranges(struct sym_session *s, struct sym_file *f, struct sy
 
 					cap = cap ? cap * 2 : 256;
 					n = realloc(c->ranges, cap * sizeof(*n));
-					if (!n)
+					if (!n) {
+						free(known);
 						return;
+					}
 					c->ranges = n;
 				}
 				c->ranges[c->nr_ranges].lo = lo;
 				c->ranges[c->nr_ranges].hi = hi;
-				c->ranges[c->nr_ranges].cu = off + hsize;
+				c->ranges[c->nr_ranges].cu = cuoff;
 				c->nr_ranges++;
 			}
 		}
-		off = next;
 	}
+	free(known);
 	qsort(c->ranges, c->nr_ranges, sizeof(*c->ranges), range_cmp);
 	sym_charge(s, f, c->nr_ranges * sizeof(*c->ranges));
 }
@@ -580,58 +611,6 @@ static struct cu_scopes *find_cu(struct sym_session *s, struct sym_file *f, Dwar
 }
 
 /* ------------------------------------------------------------------ */
-/* Lines. */
-
-static void read_lines(struct sym_session *s, struct sym_file *f, struct cu_scopes *cs)
-{
-	size_t i, n;
-
-	cs->lines_read = true;
-	if (dwarf_getsrclines(&cs->die, &cs->lines, &n) || !n)
-		return;
-	cs->line_addr = malloc(n * sizeof(*cs->line_addr));
-	if (!cs->line_addr)
-		return;
-	for (i = 0; i < n; i++) {
-		Dwarf_Line *l = dwarf_onesrcline(cs->lines, i);
-		Dwarf_Addr a = 0;
-		bool end = false;
-
-		if (l) {
-			dwarf_lineaddr(l, &a);
-			dwarf_lineendsequence(l, &end);
-		}
-		cs->line_addr[i] = a << 1 | end;
-	}
-	cs->nr_lines = n;
-	sym_charge(s, f, n * sizeof(*cs->line_addr));
-}
-
-/* The last row at or before @addr, unless that row ends a sequence. */
-static Dwarf_Line *line_find(struct sym_session *s, struct sym_file *f, struct cu_scopes *cs,
-			     uint64_t addr)
-{
-	size_t lo = 0, hi;
-
-	if (!cs->lines_read)
-		read_lines(s, f, cs);
-	if (!cs->line_addr || addr >> 63)
-		return cs->lines && !cs->line_addr ? dwarf_getsrc_die(&cs->die, addr) : NULL;
-	hi = cs->nr_lines;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cs->line_addr[mid] >> 1 <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || (cs->line_addr[lo - 1] & 1))
-		return NULL;
-	return dwarf_onesrcline(cs->lines, lo - 1);
-}
-
-/* ------------------------------------------------------------------ */
 
 int sym_dwarf_frames(struct sym_session *s, struct sym_file *f, uint64_t rel,
 		     const struct sym_frame *outer, struct sym_frame *frames, size_t max)
@@ -648,7 +627,7 @@ int sym_dwarf_frames(struct sym_session *s, struct sym_file *f, uint64_t rel,
 	cs = find_cu(s, f, rel);
 	if (!cs)
 		return 0;
-	l = line_find(s, f, cs, rel);
+	l = dwarf_getsrc_die(&cs->die, rel);
 	if (l) {
 		int li = 0, ci = 0;
 
@@ -692,7 +671,7 @@ int sym_dwarf_frames(struct sym_session *s, struct sym_file *f, uint64_t rel,
 		fr->line = line;
 		fr->column = col;
 		/* The caller of this inline instance stands at its call site. */
-		file = cs->files && e->call_file < cs->nfiles ?
+		file = cs->files && e->call_file != NO_FILE && e->call_file < cs->nfiles ?
 		       dwarf_filesrc(cs->files, e->call_file, NULL, NULL) : NULL;
 		line = e->call_line;
 		col = e->call_col;

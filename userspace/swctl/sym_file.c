@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -483,6 +484,28 @@ broken:
 /* ------------------------------------------------------------------ */
 /* Symbol tables from .symtab, .dynsym, MiniDebugInfo. */
 
+/*
+ * Give back the pages of a file mapping we have read and will not read
+ * again (compressed sections once inflated, .symtab once copied): they stay
+ * in the page cache, they leave our RSS.  Only for mmap'ed files.
+ */
+static void drop_file_pages(Elf *elf, uint64_t off, uint64_t size)
+{
+	size_t fsize, page = (size_t)sysconf(_SC_PAGESIZE);
+	char *base = elf_rawfile(elf, &fsize);
+	uint64_t start, end;
+
+	if (!base || off >= fsize || ((uintptr_t)base & (page - 1)))
+		return;
+	if (size > fsize - off)
+		size = fsize - off;
+	start = (off + page - 1) & ~(uint64_t)(page - 1);
+	end = (off + size) & ~(uint64_t)(page - 1);
+	if (end > start)
+		madvise(base + start, end - start, MADV_DONTNEED);
+}
+
+
 struct scn_info {
 	uint64_t addr, end;
 	bool exec;
@@ -539,7 +562,7 @@ static uint16_t sym_rank(const GElf_Sym *sym)
 
 /* Add the function symbols of @scn (a SYMTAB/DYNSYM of @elf) as table @tab. */
 static int add_symbols(struct sym_builder *b, struct sym_table *t, unsigned int tab,
-		       Elf *elf, Elf_Scn *scn, size_t *charge)
+		       Elf *elf, Elf_Scn *scn, size_t *charge, bool file_backed)
 {
 	struct scn_info *secs;
 	Elf_Data *data, *strdata;
@@ -601,6 +624,9 @@ static int add_symbols(struct sym_builder *b, struct sym_table *t, unsigned int 
 			break;
 	}
 	free(secs);
+	/* Copied: the entries themselves are not read again (the names are). */
+	if (file_backed && data->d_buf == (char *)elf_rawfile(elf, NULL) + sh.sh_offset)
+		drop_file_pages(elf, sh.sh_offset, sh.sh_size);
 	return err;
 }
 
@@ -624,21 +650,21 @@ int sym_file_ensure_syms(struct sym_session *s, struct sym_file *f)
 		sym_find_debuginfo(s, f);
 
 	if (symtab)
-		err = add_symbols(&b, &f->tab, tab++, f->elf, symtab, &charge);
+		err = add_symbols(&b, &f->tab, tab++, f->elf, symtab, &charge, !f->is_image);
 	if (!err && !symtab && f->dbg_elf) {
 		Elf_Scn *scn = find_symtab(f->dbg_elf, SHT_SYMTAB);
 
 		if (scn)
-			err = add_symbols(&b, &f->tab, tab++, f->dbg_elf, scn, &charge);
+			err = add_symbols(&b, &f->tab, tab++, f->dbg_elf, scn, &charge, true);
 	}
 	if (!err && !symtab && f->mini_elf) {
 		Elf_Scn *scn = find_symtab(f->mini_elf, SHT_SYMTAB);
 
 		if (scn)
-			err = add_symbols(&b, &f->tab, tab++, f->mini_elf, scn, &charge);
+			err = add_symbols(&b, &f->tab, tab++, f->mini_elf, scn, &charge, false);
 	}
 	if (!err && dynsym)
-		err = add_symbols(&b, &f->tab, tab++, f->elf, dynsym, &charge);
+		err = add_symbols(&b, &f->tab, tab++, f->elf, dynsym, &charge, !f->is_image);
 	if (err) {
 		sym_builder_free(&b);
 		return err;
@@ -735,8 +761,38 @@ static void hide_unused_debug_sections(Elf *elf)
 	}
 }
 
+struct scn_range {
+	uint64_t off, size;
+};
+
+/* File ranges of the compressed debug sections, before libdw inflates them. */
+static size_t compressed_ranges(Elf *elf, struct scn_range *r, size_t max)
+{
+	size_t shstrndx, n = 0;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn)) && n < max) {
+		const char *name;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if ((sh.sh_flags & SHF_COMPRESSED) || (name && !strncmp(name, ".zdebug_", 8))) {
+			r[n].off = sh.sh_offset;
+			r[n].size = sh.sh_size;
+			n++;
+		}
+	}
+	return n;
+}
+
 int sym_file_ensure_dwarf(struct sym_session *s, struct sym_file *f)
 {
+	struct scn_range zr[32];
+	size_t nzr, i;
 	Elf *elf = NULL;
 	int err;
 
@@ -757,10 +813,13 @@ int sym_file_ensure_dwarf(struct sym_session *s, struct sym_file *f)
 	if (!elf)
 		return -ENOENT;
 	hide_unused_debug_sections(elf);
+	nzr = elf == f->mini_elf || f->is_image ? 0 : compressed_ranges(elf, zr, 32);
 	sym_decompress_sections(s, f, elf);
 	f->dwarf = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	if (!f->dwarf)
 		return -ENOENT;
+	for (i = 0; i < nzr; i++)
+		drop_file_pages(elf, zr[i].off, zr[i].size);
 	/* libdw keeps its CU and line structures: roughly the section sizes. */
 	sym_charge(s, f, debug_sections_size(elf));
 	return 0;
