@@ -277,7 +277,8 @@ __attribute__((noinline, noclone, used, section("swprof_wspin"))) static void wa
 {
 	uint64_t end = ticker_ns + ns;
 
-	while (ticker_ns < end)
+	/* the ticker stops with wall_stop: do not wait for it then */
+	while (ticker_ns < end && !atomic_load_explicit(&wall_stop, memory_order_relaxed))
 		chain_sink++;
 }
 
