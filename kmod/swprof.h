@@ -209,6 +209,10 @@ void swprof_wall_start(struct swprof_target *t, u64 first_ns);
 void swprof_target_update_state(struct swprof_target *t);
 
 /* unwind.c */
+u32 swprof_capture(struct swprof_target *t, struct pt_regs *regs, bool from_here, u64 *ips,
+		   u16 *nk_out, u16 *nu_out, u32 *raw_out);
+
+/* emit.c */
 void swprof_emit_sample(struct swprof_target *t, struct pt_regs *regs, u64 period_ns);
 void swprof_snapshot_take(struct swprof_target *t, u16 state);
 bool swprof_emit_snapshot(struct swprof_target *t, u32 type, u64 period_ns, u64 time_ns,

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Writing records into a target's ring: samples from a live capture or from
+ * the switch-out snapshot, and the fixed-size records (EXIT, EXEC, COMM,
+ * TRACE_BEGIN, TRACE_END).  A per-target guard keeps one producer at a
+ * time; samples give up on contention (and count a miss), records that must
+ * not be lost wait for the other producer, which takes microseconds.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/sched/clock.h>
+#include <linux/string.h>
+
+#include "swprof.h"
+
+bool swprof_emit_begin(struct swprof_target *t, unsigned long *irqflags)
+{
+	local_irq_save(*irqflags);
+	if (atomic_cmpxchg(&t->busy, 0, 1) != 0) {
+		local_irq_restore(*irqflags);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * For records that must not be dropped for contention (EXIT, EXEC, COMM,
+ * TRACE_END): the other producer is a sample being written on another CPU,
+ * which takes microseconds.
+ */
+void swprof_emit_begin_wait(struct swprof_target *t, unsigned long *irqflags)
+{
+	local_irq_save(*irqflags);
+	while (atomic_cmpxchg(&t->busy, 0, 1) != 0)
+		cpu_relax();
+}
+
+void swprof_emit_end(struct swprof_target *t, unsigned long irqflags)
+{
+	atomic_set_release(&t->busy, 0);
+	local_irq_restore(irqflags);
+}
+
+static void count_flags(struct swprof_ring *r, u32 flags)
+{
+	WRITE_ONCE(r->hdr->samples, r->hdr->samples + 1);
+	if (flags & SWPROF_SAMPLE_UFAULT)
+		WRITE_ONCE(r->hdr->faults, r->hdr->faults + 1);
+	if (flags & SWPROF_SAMPLE_KTRUNC)
+		WRITE_ONCE(r->hdr->ktrunc, r->hdr->ktrunc + 1);
+	if (flags & SWPROF_SAMPLE_UTRUNC)
+		WRITE_ONCE(r->hdr->utrunc, r->hdr->utrunc + 1);
+}
+
+static u32 sample_size(u16 nk, u16 nu, u32 raw)
+{
+	u32 size = sizeof(struct swprof_sample) + 8 * (nk + nu);
+
+	if (raw)
+		size += 8 * SWPROF_UREGS_NR + round_up(raw, 8);
+	return size;
+}
+
+static u32 sample_max(const struct swprof_target *t)
+{
+	u32 max = sizeof(struct swprof_sample) + 8 * (t->kdepth + t->udepth);
+
+	if (t->raw_size)
+		max += 8 * SWPROF_UREGS_NR + t->raw_size;
+	return max;
+}
+
+size_t swprof_snapshot_size(const struct swprof_target *t)
+{
+	return sizeof(struct swprof_snapshot) + sample_max(t) - sizeof(struct swprof_sample);
+}
+
+/* Fill the trace fields of a sample of a trace segment; false: the segment is full. */
+static bool trace_fields(struct swprof_target *t, struct swprof_sample *s)
+{
+	if (!t->ttask) {
+		s->trace_task = 0;
+		s->trace_seq = 0;
+		return true;
+	}
+	if (t->trace_max && t->trace_seq >= t->trace_max)
+		return false;
+	s->trace_task = swprof_trace_task_id(t->ttask);
+	s->trace_seq = t->trace_seq;
+	return true;
+}
+
+/*
+ * Write one SAMPLE record for current (== t->task).  @regs are the
+ * interrupted registers (NULL when none are known, e.g. at switch-out).
+ */
+void swprof_emit_sample(struct swprof_target *t, struct pt_regs *regs, u64 period_ns)
+{
+	struct swprof_ring *r = &t->ring;
+	u64 start = swprof_cost_stats ? local_clock() : 0;
+	struct swprof_sample *s;
+	unsigned long irqflags;
+	bool written = false;
+	u16 nk, nu;
+	u32 flags, raw;
+
+	if (!swprof_emit_begin(t, &irqflags)) {
+		swprof_stats_miss();
+		return;
+	}
+	if (test_bit(SWPROF_T_ENDED, &t->state) || test_bit(SWPROF_T_EXITED, &t->state))
+		goto out;
+	s = swprof_ring_reserve(r, sample_max(t));
+	if (!s) {
+		swprof_ring_drop(t);
+		goto out;
+	}
+	if (!trace_fields(t, s))
+		goto out;
+	flags = swprof_capture(t, regs, false, s->data, &nk, &nu, &raw);
+	s->cpu = raw_smp_processor_id();
+	s->pid = t->pid_nr;
+	s->tid = t->tid_nr;
+	s->flags = flags;
+	s->nr_kernel = nk;
+	s->nr_user = nu;
+	s->raw_size = raw;
+	s->period_ns = period_ns;
+	swprof_ring_commit(t, s, SWPROF_REC_SAMPLE, SWPROF_STATE_RUNNING, sample_size(nk, nu, raw));
+	if (t->ttask)
+		t->trace_seq++;
+	count_flags(r, flags);
+	written = true;
+out:
+	swprof_emit_end(t, irqflags);
+	swprof_stats_sample(written, start ? local_clock() - start : U64_MAX);
+}
+
+/*
+ * At switch-out, in the target's own context: keep its stack for the
+ * OFFCPU record at switch-in, or for WALL samples while it is off CPU.
+ */
+void swprof_snapshot_take(struct swprof_target *t, u16 state)
+{
+	struct swprof_snapshot *sn = t->snap;
+	u32 raw;
+
+	WRITE_ONCE(sn->seq, sn->seq + 1);	/* odd: being written */
+	smp_wmb();
+	sn->flags = swprof_capture(t, NULL, true, sn->data, &sn->nk, &sn->nu, &raw) |
+		    SWPROF_SAMPLE_SNAPSHOT;
+	sn->raw = raw;
+	sn->state = state;
+	sn->time_ns = ktime_get_mono_fast_ns();
+	sn->valid = true;
+	smp_wmb();
+	WRITE_ONCE(sn->seq, sn->seq + 1);
+}
+
+/*
+ * A SAMPLE or OFFCPU record from the snapshot.  @remote: we are not in the
+ * target's context (a WALL tick on another CPU): the snapshot may change
+ * under us, so the copy is checked against its seq before it is published.
+ */
+bool swprof_emit_snapshot(struct swprof_target *t, u32 type, u64 period_ns, u64 time_ns,
+			  bool remote)
+{
+	struct swprof_snapshot *sn = t->snap;
+	struct swprof_ring *r = &t->ring;
+	u64 start = swprof_cost_stats ? local_clock() : 0;
+	struct swprof_sample *s;
+	unsigned long irqflags;
+	unsigned int seq;
+	bool written = false;
+	u16 nk, nu, state;
+	u32 raw, flags;
+
+	if (!swprof_emit_begin(t, &irqflags)) {
+		swprof_stats_miss();
+		return false;
+	}
+	if (test_bit(SWPROF_T_ENDED, &t->state) || test_bit(SWPROF_T_EXITED, &t->state))
+		goto out;
+	seq = READ_ONCE(sn->seq);
+	smp_rmb();
+	if ((seq & 1) || !READ_ONCE(sn->valid))
+		goto miss;
+	nk = READ_ONCE(sn->nk);
+	nu = READ_ONCE(sn->nu);
+	raw = READ_ONCE(sn->raw);
+	flags = READ_ONCE(sn->flags);
+	state = READ_ONCE(sn->state);
+	if (nk > t->kdepth || nu > t->udepth || raw > t->raw_size)
+		goto miss;
+	s = swprof_ring_reserve(r, sample_max(t));
+	if (!s) {
+		swprof_ring_drop(t);
+		goto out;
+	}
+	if (!trace_fields(t, s))
+		goto out;
+	memcpy(s->data, sn->data, 8 * (nk + nu) + (raw ? 8 * SWPROF_UREGS_NR + raw : 0));
+	smp_rmb();
+	if (remote && READ_ONCE(sn->seq) != seq)
+		goto miss;	/* it ran meanwhile: this copy may be torn; nothing published */
+	s->cpu = raw_smp_processor_id();
+	s->pid = t->pid_nr;
+	s->tid = t->tid_nr;
+	s->flags = flags;
+	s->nr_kernel = nk;
+	s->nr_user = nu;
+	s->raw_size = raw;
+	s->period_ns = period_ns;
+	swprof_ring_commit_at(t, s, type, state, sample_size(nk, nu, raw), time_ns);
+	if (t->ttask)
+		t->trace_seq++;
+	count_flags(r, flags);
+	written = true;
+	goto out;
+miss:
+	WRITE_ONCE(r->hdr->timer_misses, r->hdr->timer_misses + 1);
+	swprof_stats_miss();
+out:
+	swprof_emit_end(t, irqflags);
+	swprof_stats_sample(written, start ? local_clock() - start : U64_MAX);
+	return written;
+}
+
+/* Room for a fixed-size record, the guard held; NULL (guard released) when full. */
+static void *fixed_begin(struct swprof_target *t, u32 size, unsigned long *irqflags)
+{
+	void *rec;
+
+	swprof_emit_begin_wait(t, irqflags);
+	rec = swprof_ring_reserve(&t->ring, size);
+	if (!rec) {
+		swprof_ring_drop(t);
+		swprof_emit_end(t, *irqflags);
+	}
+	return rec;
+}
+
+static void fixed_end(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size,
+		      unsigned long irqflags)
+{
+	swprof_ring_commit(t, rec, type, flags, size);
+	swprof_emit_end(t, irqflags);
+}
+
+void swprof_emit_exit(struct swprof_target *t, struct task_struct *task)
+{
+	struct swprof_exit *e;
+	unsigned long irqflags;
+
+	e = fixed_begin(t, sizeof(*e), &irqflags);
+	if (!e)
+		return;
+	e->pid = t->pid_nr;
+	e->tid = t->tid_nr;
+	e->exit_code = task->exit_code;
+	e->__pad = 0;
+	fixed_end(t, e, SWPROF_REC_EXIT, 0, sizeof(*e), irqflags);
+}
+
+void swprof_emit_exec(struct swprof_target *t, struct task_struct *task, u16 flags)
+{
+	struct swprof_exec *e;
+	unsigned long irqflags;
+
+	e = fixed_begin(t, sizeof(*e), &irqflags);
+	if (!e)
+		return;
+	e->pid = t->pid_nr;
+	e->tid = t->tid_nr;
+	/* current's own comm: nobody else renames it while it execs */
+	memcpy(e->comm, task->comm, sizeof(e->comm));
+	e->comm[sizeof(e->comm) - 1] = '\0';
+	fixed_end(t, e, SWPROF_REC_EXEC, flags, sizeof(*e), irqflags);
+}
+
+/* A thread's name, first record of a thread attached through a group. */
+void swprof_emit_comm(struct swprof_target *t, struct task_struct *task)
+{
+	struct swprof_comm *c;
+	unsigned long irqflags;
+
+	c = fixed_begin(t, sizeof(*c), &irqflags);
+	if (!c)
+		return;
+	c->pid = t->pid_nr;
+	c->tid = t->tid_nr;
+	__get_task_comm(c->comm, sizeof(c->comm), task);
+	fixed_end(t, c, SWPROF_REC_COMM, 0, sizeof(*c), irqflags);
+}
+
+void swprof_emit_trace_begin(struct swprof_target *t, const char *segment_id, u64 real_ns)
+{
+	struct swprof_trace_rec *b;
+	unsigned long irqflags;
+
+	b = fixed_begin(t, sizeof(*b), &irqflags);
+	if (!b)
+		return;
+	memset(b, 0, sizeof(*b));
+	b->task = swprof_trace_task_id(t->ttask);
+	b->pid = t->pid_nr;
+	b->tid = t->tid_nr;
+	b->begin_realtime_ns = real_ns;
+	b->begin_ns = ktime_get_mono_fast_ns();
+	strscpy(b->segment_id, segment_id, sizeof(b->segment_id));
+	fixed_end(t, b, SWPROF_REC_TRACE_BEGIN, 0, sizeof(*b), irqflags);
+}
+
+void swprof_emit_trace_end(struct swprof_target *t, u32 reason)
+{
+	struct swprof_trace_end *e;
+	unsigned long irqflags;
+
+	e = fixed_begin(t, sizeof(*e), &irqflags);
+	if (!e)
+		return;
+	e->task = swprof_trace_task_id(t->ttask);
+	e->reason = reason;
+	e->samples = t->trace_seq;
+	e->__pad = 0;
+	e->end_realtime_ns = ktime_get_real_fast_ns();
+	fixed_end(t, e, SWPROF_REC_TRACE_END, 0, sizeof(*e), irqflags);
+}
