@@ -3,8 +3,8 @@
 #include "swprof_internal.h"
 
 static const char *const messages[] = {
-	[ENOENT] = "/dev/swprof is missing: load the module (modprobe swprof); "
-		   "from a trace task call: no such task in this session",
+	[ENOENT] = "/dev/swprof is missing: load the module (modprobe swprof) "
+		   "(from a trace task call: no such task)",
 	[ENODEV] = "the swprof module is not loaded: modprobe swprof",
 	[ENXIO] = "the swprof module is not loaded: modprobe swprof",
 	[EACCES] = "no permission to open /dev/swprof: check its owner and mode",

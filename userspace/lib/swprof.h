@@ -11,8 +11,10 @@
  *    does not know is -EINVAL);
  *  - functions return 0 (or a count) on success and a negative errno on
  *    failure, never only errno; swprof_strerror() explains it;
- *  - no global state.  A struct swprof may be used from several threads at
- *    once.  A target may too, except that its records (swprof_target_next(),
+ *  - no global state, but for the integrator calls (swprof_trace_begin()...,
+ *    swprof_register_self()): one device fd per process, a state per thread.
+ *    A struct swprof may be used from several threads at once.  A target may
+ *    too, except that its records (swprof_target_next(),
  *    swprof_target_consume(), swprof_target_read()) must be read by one
  *    thread at a time: a ring has a single consumer.
  *
