@@ -537,7 +537,8 @@ static void build_cu_ranges(struct sym_session *s, struct sym_file *f, struct sy
 		}
 	}
 	free(known);
-	qsort(c->ranges, c->nr_ranges, sizeof(*c->ranges), range_cmp);
+	if (c->nr_ranges)
+		qsort(c->ranges, c->nr_ranges, sizeof(*c->ranges), range_cmp);
 	sym_charge(s, f, c->nr_ranges * sizeof(*c->ranges));
 }
 

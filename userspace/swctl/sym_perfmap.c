@@ -99,7 +99,8 @@ static struct sym_perfmap *perfmap_parse(char *text, size_t len)
 		t[nr].line = nr;
 		nr++;
 	}
-	qsort(t, nr, sizeof(*t), jit_cmp);
+	if (nr)
+		qsort(t, nr, sizeof(*t), jit_cmp);
 	pm->e = malloc((nr ? nr : 1) * sizeof(*pm->e));
 	if (!pm->e)
 		goto fail;
