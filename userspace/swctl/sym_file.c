@@ -630,6 +630,186 @@ static int add_symbols(struct sym_builder *b, struct sym_table *t, unsigned int 
 	return err;
 }
 
+static Elf_Scn *find_section(Elf *elf, const char *want, GElf_Shdr *sh)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, sh))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh->sh_name);
+		if (name && !strcmp(name, want))
+			return scn;
+	}
+	return NULL;
+}
+
+struct got_name {
+	uint64_t slot;		/* GOT slot the relocation fills */
+	uint32_t name;		/* offset in .dynstr */
+};
+
+static int got_cmp(const void *pa, const void *pb)
+{
+	const struct got_name *a = pa, *b = pb;
+
+	return a->slot < b->slot ? -1 : a->slot > b->slot;
+}
+
+/* GOT slots of the function relocations (JUMP_SLOT, GLOB_DAT) of @relname. */
+static size_t got_names(Elf *elf, const char *relname, Elf_Data *syms, size_t strsize,
+			struct got_name **out)
+{
+	struct got_name *g, *grown;
+	size_t i, n, k = 0;
+	GElf_Shdr sh;
+	Elf_Scn *scn = find_section(elf, relname, &sh);
+	Elf_Data *rel;
+
+	*out = NULL;
+	if (!scn || sh.sh_type != SHT_RELA || !sh.sh_entsize || !(rel = elf_getdata(scn, NULL)))
+		return 0;
+	n = rel->d_size / sh.sh_entsize;
+	g = malloc((n ? n : 1) * sizeof(*g));
+	if (!g)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned int type;
+		GElf_Rela r;
+		GElf_Sym sym;
+
+		if (!gelf_getrela(rel, (int)i, &r))
+			continue;
+		type = (unsigned int)GELF_R_TYPE(r.r_info);
+		if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) ||
+		    !gelf_getsym(syms, (int)GELF_R_SYM(r.r_info), &sym) || !sym.st_name ||
+		    sym.st_name >= strsize || GELF_ST_TYPE(sym.st_info) == STT_OBJECT)
+			continue;
+		g[k].slot = r.r_offset;
+		g[k].name = sym.st_name;
+		k++;
+	}
+	if (!k) {
+		free(g);
+		return 0;
+	}
+	qsort(g, k, sizeof(*g), got_cmp);
+	grown = realloc(g, k * sizeof(*g));
+	*out = grown ? grown : g;
+	return k;
+}
+
+/*
+ * PLT stubs have no symbols: name them "f@plt", as perf does, so that a
+ * sample in a stub says which call it was.  Each x86-64 stub jumps through
+ * a GOT slot ("ff 25 disp32", after endbr64/bnd prefixes with IBT): the
+ * relocation that fills that slot names the function.  .plt (after PLT0),
+ * .plt.sec and .plt.got are read this way.  Names go into a table of their
+ * own, strtabs[@tab].
+ */
+static int add_plt_symbols(struct sym_builder *b, struct sym_table *t, unsigned int tab,
+			   Elf *elf, Elf_Scn *dynsym)
+{
+	static const char *const plts[] = { ".plt", ".plt.sec", ".plt.got" };
+	struct got_name *jump = NULL, *glob = NULL;
+	size_t njump, nglob, len = 1, cap = 4096, p;
+	Elf_Data *syms, *strs;
+	GElf_Shdr dsh;
+	Elf_Scn *strscn;
+	GElf_Ehdr eh;
+	char *names;
+	int err = 0;
+
+	if (!gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64 || tab >= SYM_MAX_STRTABS ||
+	    !gelf_getshdr(dynsym, &dsh))
+		return 0;
+	strscn = elf_getscn(elf, dsh.sh_link);
+	syms = elf_getdata(dynsym, NULL);
+	strs = strscn ? elf_getdata(strscn, NULL) : NULL;
+	if (!syms || !strs || !strs->d_size)
+		return 0;
+	njump = got_names(elf, ".rela.plt", syms, strs->d_size, &jump);
+	nglob = got_names(elf, ".rela.dyn", syms, strs->d_size, &glob);
+	names = malloc(cap);
+	if (!names || (!njump && !nglob)) {
+		free(names);
+		free(jump);
+		free(glob);
+		return names ? 0 : -ENOMEM;
+	}
+	names[0] = '\0';
+	for (p = 0; p < sizeof(plts) / sizeof(plts[0]) && !err; p++) {
+		uint64_t step, off;
+		GElf_Shdr psh;
+		Elf_Scn *pscn = find_section(elf, plts[p], &psh);
+		const unsigned char *code;
+		Elf_Data *d;
+
+		if (!pscn || psh.sh_type != SHT_PROGBITS || !(d = elf_getdata(pscn, NULL)) ||
+		    !d->d_buf || d->d_size != psh.sh_size)
+			continue;
+		code = d->d_buf;
+		step = psh.sh_entsize >= 8 && psh.sh_entsize <= 32 ? psh.sh_entsize : 16;
+		for (off = p == 0 ? step : 0; off + step <= psh.sh_size && !err; off += step) {
+			struct got_name key, *hit = NULL;
+			const char *name;
+			uint64_t k;
+			size_t nl;
+
+			/* jmp *disp32(%rip) */
+			for (k = 0; k + 6 <= step && (code[off + k] != 0xff || code[off + k + 1] != 0x25); k++)
+				;
+			if (k + 6 > step)
+				continue;
+			{
+				int32_t disp;
+
+				memcpy(&disp, code + off + k + 2, 4);
+				key.slot = psh.sh_addr + off + k + 6 + (uint64_t)(int64_t)disp;
+			}
+			if (njump)
+				hit = bsearch(&key, jump, njump, sizeof(*jump), got_cmp);
+			if (!hit && nglob)
+				hit = bsearch(&key, glob, nglob, sizeof(*glob), got_cmp);
+			if (!hit)
+				continue;
+			name = (const char *)strs->d_buf + hit->name;
+			nl = strnlen(name, strs->d_size - hit->name);
+			if (len + nl + 5 > cap) {
+				char *grown;
+
+				while (len + nl + 5 > cap)
+					cap *= 2;
+				grown = realloc(names, cap);
+				if (!grown) {
+					err = -ENOMEM;
+					break;
+				}
+				names = grown;
+			}
+			if (len > SYM_NAME_OFF_MASK)
+				break;
+			err = sym_builder_add(b, psh.sh_addr + off, step,
+					      (uint32_t)tab << SYM_NAME_TAB_SHIFT | (uint32_t)len, 0,
+					      psh.sh_addr + psh.sh_size);
+			memcpy(names + len, name, nl);
+			memcpy(names + len + nl, "@plt", 5);
+			len += nl + 5;
+		}
+	}
+	free(jump);
+	free(glob);
+	t->synth = names;
+	t->strtabs[tab] = names;
+	t->strtab_sizes[tab] = len;
+	return err;
+}
+
 int sym_file_ensure_syms(struct sym_session *s, struct sym_file *f)
 {
 	struct sym_builder b = { 0 };
@@ -665,6 +845,8 @@ int sym_file_ensure_syms(struct sym_session *s, struct sym_file *f)
 	}
 	if (!err && dynsym)
 		err = add_symbols(&b, &f->tab, tab++, f->elf, dynsym, &charge, !f->is_image);
+	if (!err && dynsym)
+		err = add_plt_symbols(&b, &f->tab, tab++, f->elf, dynsym);
 	if (err) {
 		sym_builder_free(&b);
 		return err;

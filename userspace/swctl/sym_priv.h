@@ -46,6 +46,7 @@ struct sym_table {
 	size_t strtab_sizes[SYM_MAX_STRTABS];
 	char **demangled;	/* lazily, per symbol; (char *)1 = not mangled */
 	size_t demangled_bytes;
+	char *synth;		/* names made up here ("f@plt"), one of strtabs[] */
 	/* Bucket index: symbols starting in bucket b are [index[b], index[b + 1]). */
 	uint32_t *index;
 	size_t nr_buckets;

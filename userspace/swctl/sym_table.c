@@ -4,6 +4,7 @@
  * address), demangling, and the session's interned strings.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -457,6 +458,7 @@ void sym_table_free(struct sym_table *t)
 	}
 	free(t->syms);
 	free(t->index);
+	free(t->synth);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -505,12 +507,34 @@ char *sym_demangle(const char *name, unsigned int opt_flags)
 	return cplus_demangle(name, dmgl);
 }
 
-/* "f@@GLIBC_2.34" -> "f": the version is no part of the function's name. */
+/*
+ * "f@@GLIBC_2.34" -> "f": the version is no part of the function's name.
+ * "f@plt" (made up for PLT stubs) stays.
+ */
 static char *strip_version(const char *raw)
 {
 	const char *at = strchr(raw, '@');
 
-	return at && at != raw ? strndup(raw, (size_t)(at - raw)) : NULL;
+	if (!at || at == raw || !strcmp(at, "@plt"))
+		return NULL;
+	return strndup(raw, (size_t)(at - raw));
+}
+
+/* "_ZN...@plt" -> "ns::f(int)@plt" */
+static char *plt_demangle(const char *raw, unsigned int opt_flags)
+{
+	size_t len = strlen(raw);
+	char *base, *d, *out = NULL;
+
+	if (len < 5 || strcmp(raw + len - 4, "@plt"))
+		return NULL;
+	base = strndup(raw, len - 4);
+	d = base ? sym_demangle(base, opt_flags) : NULL;
+	if (d && asprintf(&out, "%s@plt", d) < 0)
+		out = NULL;
+	free(d);
+	free(base);
+	return out;
 }
 
 const char *sym_table_demangle(struct sym_table *t, size_t idx, unsigned int opt_flags)
@@ -519,7 +543,7 @@ const char *sym_table_demangle(struct sym_table *t, size_t idx, unsigned int opt
 	char *d, *plain;
 
 	if ((opt_flags & SYM_OPT_NO_DEMANGLE) && !strchr(raw, '@'))
-		return raw;
+		return raw;	/* versions are cut even from raw names */
 	if (!t->demangled) {
 		t->demangled = calloc(t->nr, sizeof(*t->demangled));
 		if (!t->demangled)
@@ -536,6 +560,8 @@ const char *sym_table_demangle(struct sym_table *t, size_t idx, unsigned int opt
 	if (d)
 		free(plain);
 	else
+		d = plain;
+	if (!d && (plain = plt_demangle(raw, opt_flags)))
 		d = plain;
 	if (!d) {
 		t->demangled[idx] = (char *)1;

@@ -274,6 +274,36 @@ TEST(return_address_looks_before)
 	sym_session_free(s);
 }
 
+/* PLT stubs have no symbols: named after the GOT slot they jump through. */
+TEST(plt_stubs)
+{
+	const char *path = fx_path("target-pie");
+	const char *cxx = fx_path("cxx-fixture");
+	uint64_t lib = fx_objdump(path, "lib_func@plt"), puts_plt = fx_objdump(path, "puts@plt");
+	struct sym_session *s = session(0, NULL);
+	struct sym_frame fr[MAXF];
+	uint64_t a;
+	int n;
+
+	ASSERT_NE(0, lib);
+	ASSERT_NE(0, puts_plt);
+	n = sym_resolve_elf(s, path, lib + 4, 0, fr, MAXF);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(SYM_OK, fr[0].status);
+	EXPECT_STREQ("lib_func@plt", fr[0].name);
+	EXPECT_EQ(4, fr[0].offset);
+	sym_resolve_elf(s, path, puts_plt, 0, fr, MAXF);
+	EXPECT_STREQ("puts@plt", fr[0].name);
+	/* C++ stubs are demangled too. */
+	a = fx_objdump(cxx, "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE10_M_disposeEv@plt");
+	if (a) {
+		sym_resolve_elf(s, cxx, a, 0, fr, MAXF);
+		EXPECT_EQ(0, strncmp(fr[0].name, "std::__cxx11::basic_string<char", 31));
+		EXPECT_NE(NULL, strstr(fr[0].name, ">::_M_dispose()@plt"));
+	}
+	sym_session_free(s);
+}
+
 TEST(versioned_and_aliased_libc_names)
 {
 	const char *libc = "/lib/x86_64-linux-gnu/libc.so.6";
