@@ -330,6 +330,16 @@ static int file_frames(struct sym_session *s, struct sym_file *f, uint64_t addr,
 	}
 	sym_lru_touch(s, f);
 	sym = sym_table_find(&f->tab, lookup);
+	/*
+	 * A "return address" at the very start of a function, with nothing
+	 * before it: the handler's return into a signal trampoline
+	 * (__restore_rt), whose FDE covers the byte before it for this reason.
+	 */
+	if (!sym && lookup != rel) {
+		sym = sym_table_find(&f->tab, rel);
+		if (sym && sym->start != rel)
+			sym = NULL;
+	}
 	if (sym) {
 		fr->name = sym_table_demangle(&f->tab, (size_t)(sym - f->tab.syms), s->flags);
 		fr->symbol = sym_table_name(&f->tab, sym);

@@ -274,8 +274,11 @@ static enum step_result cfi_step(Dwarf_Frame *frame, const struct uregs *cur,
 		next->r[reg] = v;
 		next->valid |= 1U << reg;
 	}
-	/* x86-64: the caller's SP is the CFA unless CFI says otherwise. */
-	if (!(next->valid & (1U << REG_SP)) || next->r[REG_SP] != cfa) {
+	/*
+	 * x86-64: the caller's SP is the CFA unless CFI says otherwise (signal
+	 * frames restore it from the saved context).
+	 */
+	if (!(next->valid & (1U << REG_SP))) {
 		next->r[REG_SP] = cfa;
 		next->valid |= 1U << REG_SP;
 	}
@@ -366,8 +369,16 @@ int sym_unwind_raw(struct sym_session *s, pid_t pid, const uint64_t *regs,
 		/* A return address points after the call: look inside it. */
 		if (unwind_step(s, p, exact ? pc : pc - 1, &cur, &st, &next, &signal) != STEP_OK)
 			break;
-		if (!next.r[REG_IP] || next.r[REG_SP] <= cur.r[REG_SP])
-			break;	/* the end, or no progress: never loop */
+		if (!next.r[REG_IP])
+			break;	/* the end */
+		/*
+		 * A caller's frame is above its callee's: stop on no progress, so
+		 * that nothing loops.  A signal frame may return to any stack
+		 * (sigaltstack), but not to the same place.
+		 */
+		if (signal ? next.r[REG_SP] == cur.r[REG_SP] && next.r[REG_IP] == pc :
+			     next.r[REG_SP] <= cur.r[REG_SP])
+			break;
 		ips[n++] = next.r[REG_IP];
 		cur = next;
 		/* Past a signal frame the PC is where the signal hit, not a return. */

@@ -174,6 +174,48 @@ TEST_F(qsort_dump, max_bounds_output)
 				    self->d.size, ips, 0));
 }
 
+/* Through the kernel's signal frame (glibc's __restore_rt, an 'S' FDE). */
+TEST(through_a_signal_frame)
+{
+	const char *exe = fx_path("unwind-fixture");
+	struct sym_session *s = sym_session_new(NULL);
+	const char *names[64], *mods[64];
+	char path[64], *argv[4];
+	struct fx_proc p;
+	struct dump d = { 0 };
+	uint64_t ips[64];
+	int n, i, fd;
+
+	ASSERT_NE(NULL, exe);
+	snprintf(path, sizeof(path), "/tmp/swprof-unwind-XXXXXX");
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	close(fd);
+	argv[0] = (char *)exe;
+	argv[1] = path;
+	argv[2] = "signal";
+	argv[3] = NULL;
+	ASSERT_EQ(0, fx_start(&p, argv));
+	ASSERT_EQ(0, read_dump(path, &d));
+	n = sym_unwind_raw(s, p.pid, d.regs, d.stack, d.size, ips, 64);
+	for (i = 0; i < n; i++) {
+		mods[i] = "?";
+		names[i] = ip_name(s, p.pid, ips, i, &mods[i]);
+		TH_LOG("#%d 0x%lx %s (%s)", i, (unsigned long)ips[i], names[i], mods[i]);
+	}
+	ASSERT_LE(4, n);
+	EXPECT_STREQ("on_alarm", names[0]);
+	EXPECT_STREQ("__restore_rt", names[1]);
+	/* The interrupted PC is exact: inside spin_loop, past its start. */
+	EXPECT_STREQ("spin_loop", names[2]);
+	EXPECT_LT(fx_addr(&p, "spin_loop"), ips[2]);
+	EXPECT_STREQ("main", names[3]);
+	fx_stop(&p);
+	unlink(path);
+	free(d.stack);
+	sym_session_free(s);
+}
+
 TEST(bad_arguments)
 {
 	struct sym_session *s = sym_session_new(NULL);
