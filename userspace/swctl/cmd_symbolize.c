@@ -291,7 +291,7 @@ static int check_source(struct sym_session *s, const struct symbolize_opts *o)
 		err = sym_resolve_elf(s, o->elf, 0, 0, &fr, 1);
 		if (err < 0)
 			swctl_err("symbolize: cannot read ELF file %s: %s", o->elf,
-				  err == -ENOENT ? "no such file or not ELF" : strerror(-err));
+				  err == -ENOEXEC ? "not an ELF file" : strerror(-err));
 		return err < 0 ? err : 0;
 	}
 	err = sym_proc_refresh(s, o->pid);

@@ -109,11 +109,19 @@ struct sym_frame {
 int sym_resolve(struct sym_session *s, pid_t pid, uint64_t addr, unsigned int flags,
 		struct sym_frame *frames, size_t max);
 
-/* Same for an address in the ELF view of the file at @path (-e mode). */
+/*
+ * Same for an address in the ELF view of the file at @path (-e mode).
+ * Returns the open() error (-ENOENT...) when the file cannot be opened,
+ * -ENOEXEC when it is not ELF.
+ */
 int sym_resolve_elf(struct sym_session *s, const char *path, uint64_t rel_addr,
 		    unsigned int flags, struct sym_frame *frames, size_t max);
 
-/* A kernel address through kallsyms; module "[kernel.kallsyms]" or "[mod]". */
+/*
+ * A kernel address through kallsyms; module "[kernel.kallsyms]" or "[mod]".
+ * Returns -EPERM when kallsyms hides addresses (kptr_restrict), or the
+ * error opening it.
+ */
 int sym_resolve_kernel(struct sym_session *s, uint64_t addr, unsigned int flags,
 		       struct sym_frame *frames, size_t max);
 
@@ -129,7 +137,7 @@ void sym_proc_forget(struct sym_session *s, pid_t pid);
 
 /*
  * Unwind a raw user stack copy with .eh_frame/.debug_frame CFI (frame
- * pointers where a module has no CFI).  @regs: SWPROF_UREGS_NR registers in
+ * pointers where a module has no CFI), through signal frames.  @regs: SWPROF_UREGS_NR registers in
  * DWARF order (rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip); @stack: @size
  * bytes read at regs[rsp].  Writes the IPs leaf first into @ips: ips[0] is
  * regs[rip] (exact), the others are return addresses (resolve them with

@@ -434,8 +434,14 @@ static struct sym_file *elf_by_path(struct sym_session *s, const char *path)
 		return NULL;
 	/* The absolute path: .gnu_debuglink is searched next to it. */
 	fd = open(real, O_RDONLY | O_CLOEXEC);
-	f = fd < 0 ? NULL : sym_file_from_fd(s, fd, real, real, NULL, false, NULL);
+	if (fd < 0) {
+		free(real);
+		return NULL;
+	}
+	f = sym_file_from_fd(s, fd, real, real, NULL, false, NULL);
 	free(real);
+	if (!f)
+		errno = ENOEXEC;
 	return f;
 }
 
@@ -453,9 +459,10 @@ int sym_resolve_elf(struct sym_session *s, const char *path, uint64_t rel_addr,
 	if (s->last_elf && !strcmp(s->last_elf_path, path)) {
 		f = s->last_elf;
 	} else {
+		errno = 0;
 		f = elf_by_path(s, path);
 		if (!f)
-			return -errno ? -errno : -ENOENT;
+			return errno ? -errno : -ENOENT;
 		free(s->last_elf_path);
 		s->last_elf_path = strdup(path);
 		s->last_elf = s->last_elf_path ? f : NULL;
