@@ -410,7 +410,7 @@ static struct sym_file *vdso_file(struct sym_session *s, struct sym_proc *p, str
 	if (!image)
 		return NULL;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)p->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = p->gone ? -1 : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		n = pread(fd, image, size, (off_t)m->start);
 		close(fd);
@@ -435,8 +435,8 @@ struct sym_file *sym_map_file(struct sym_session *s, struct sym_proc *p, struct 
 		return m->file;
 	m->file_tried = true;
 	if (m->kind == SYM_MAP_VDSO) {
-		if (!p->gone)
-			m->file = vdso_file(s, p, m);
+		/* Gone processes get our own vdso: one image per kernel. */
+		m->file = vdso_file(s, p, m);
 		return m->file;
 	}
 	if (m->kind != SYM_MAP_FILE)

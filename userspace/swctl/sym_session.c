@@ -234,7 +234,8 @@ int sym_frame_format(const struct sym_frame *f, char *buf, size_t size)
 
 struct sym_rcache_ent {
 	const struct sym_file *file;
-	uint64_t rel;
+	uint64_t rel;		/* looked up */
+	bool ret;		/* as a return address (the fallback differs) */
 	const char *name;
 	const char *symbol;
 	uint64_t start;
@@ -310,7 +311,7 @@ static int file_frames(struct sym_session *s, struct sym_file *f, uint64_t addr,
 	fr->status = SYM_NO_SYMBOL;
 	if (!want_lines(s, flags)) {
 		rc = rcache_slot(s, f, lookup);
-		if (rc && rc->file == f && rc->rel == lookup) {
+		if (rc && rc->file == f && rc->rel == lookup && rc->ret == (lookup != rel)) {
 			s->st.result_cache_hits++;
 			sym_lru_touch(s, f);
 			if (rc->name) {
@@ -349,6 +350,7 @@ static int file_frames(struct sym_session *s, struct sym_file *f, uint64_t addr,
 	if (rc) {
 		rc->file = f;
 		rc->rel = lookup;
+		rc->ret = lookup != rel;
 		rc->name = sym ? fr->name : NULL;
 		rc->symbol = fr->symbol;
 		rc->start = sym ? sym->start : 0;
