@@ -6,12 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,9 +22,6 @@
 #include "record.h"
 #include "swctl.h"
 #include "swprof.h"
-
-#define MAX_OUTPUTS 8
-#define MAX_TIDS 256
 
 static volatile sig_atomic_t stop_requested;
 
@@ -37,12 +36,22 @@ static void usage(FILE *f)
 	      "\n"
 	      "  -p, --pid PID          every thread of a process, and threads it starts later\n"
 	      "  -t, --tid TID          one thread (repeatable)\n"
-	      "  -m, --mode MODE        cpu (default), offcpu or wall\n"
-	      "  -F, --freq HZ          samples per second of each thread's time (default 99)\n"
+	      "  -m, --mode MODE        cpu (default): where threads run on a CPU;\n"
+	      "                         offcpu: where and how long they block;\n"
+	      "                         wall: where they are, running or not (a thread dump\n"
+	      "                         every 1/HZ of wall time)\n"
+	      "  -F, --freq HZ          samples per second of each thread's CPU time (cpu) or\n"
+	      "                         wall time (wall); default 99\n"
+	      "      --min-block TIME   offcpu: leave out blocks shorter than TIME (e.g. 1ms)\n"
+	      "      --state-frames     a leaf frame [sleeping], [disk], [runnable]... for\n"
+	      "                         samples not on a CPU (default for wall; offcpu too)\n"
+	      "      --no-state-frames\n"
 	      "  -d, --duration TIME    stop after TIME (e.g. 30, 30s, 500ms, 2m); default: until\n"
 	      "                         Ctrl-C or until the targets exit\n"
 	      "  -o, --output FILE      write FILE; format from the extension: .pb.gz (pprof),\n"
 	      "                         .folded, .svg (repeatable; default swprof.svg)\n"
+	      "      --value count|ns   what folded counts and SVG widths measure (default:\n"
+	      "                         samples; ns for offcpu SVG)\n"
 	      "      --kernel           kernel stacks too (default when allowed: CAP_PERFMON/root)\n"
 	      "      --no-kernel        user stacks only\n"
 	      "      --dwarf[=BYTES]    copy BYTES of user stack per sample (default 8192) and\n"
@@ -51,6 +60,8 @@ static void usage(FILE *f)
 	      "      --lines            source file:line and inline frames (DWARF)\n"
 	      "      --by-thread        one root frame per thread in folded and SVG output\n"
 	      "      --ring BYTES       ring per thread (power of two, default 512 KiB)\n"
+	      "      --scan-threads     follow -p/-- CMD's new threads by rescanning /proc\n"
+	      "                         (as with a 1.0 module) instead of the module's group\n"
 	      "      --top N            functions in the summary (default 10, 0 = none)\n"
 	      "      --title TEXT       SVG title\n"
 	      "  -q, --quiet            no progress line, no summary\n"
@@ -60,23 +71,233 @@ static void usage(FILE *f)
 	      "failed; 2 for a usage error.  See man swctl-record.\n", f);
 }
 
-/* "30", "30s", "500ms", "2m", "1h" -> ns; 0 on error. */
-static uint64_t parse_duration(const char *s)
+int rec_parse_time(const char *s, uint64_t *ns)
 {
+	static const struct { const char *unit; double mult; } units[] = {
+		{ "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "ns", 1 },
+		{ "m", 60e9 }, { "h", 3600e9 },
+	};
 	char *end;
-	double v = strtod(s, &end);
+	double v;
+	size_t i;
 
-	if (end == s || v <= 0)
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0 || *s == '-')
+		return -EINVAL;
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		if (v * units[i].mult >= 1.8e19)
+			return -EINVAL;
+		*ns = (uint64_t)llround(v * units[i].mult);
 		return 0;
-	if (!*end || !strcmp(end, "s"))
-		return v * 1e9;
-	if (!strcmp(end, "ms"))
-		return v * 1e6;
-	if (!strcmp(end, "m"))
-		return v * 60e9;
-	if (!strcmp(end, "h"))
-		return v * 3600e9;
-	return 0;
+	}
+	return -EINVAL;
+}
+
+enum {
+	OPT_KERNEL = 256, OPT_NO_KERNEL, OPT_DWARF, OPT_LINES, OPT_BY_THREAD, OPT_RING,
+	OPT_TOP, OPT_TITLE, OPT_MIN_BLOCK, OPT_STATE_FRAMES, OPT_NO_STATE_FRAMES,
+	OPT_SCAN_THREADS, OPT_VALUE,
+};
+
+int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "tid", required_argument, NULL, 't' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "kernel", no_argument, NULL, OPT_KERNEL },
+		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
+		{ "dwarf", optional_argument, NULL, OPT_DWARF },
+		{ "lines", no_argument, NULL, OPT_LINES },
+		{ "by-thread", no_argument, NULL, OPT_BY_THREAD },
+		{ "ring", required_argument, NULL, OPT_RING },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "title", required_argument, NULL, OPT_TITLE },
+		{ "min-block", required_argument, NULL, OPT_MIN_BLOCK },
+		{ "state-frames", no_argument, NULL, OPT_STATE_FRAMES },
+		{ "no-state-frames", no_argument, NULL, OPT_NO_STATE_FRAMES },
+		{ "scan-threads", no_argument, NULL, OPT_SCAN_THREADS },
+		{ "value", required_argument, NULL, OPT_VALUE },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool min_block_set = false;
+	char *end;
+	long v;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->kernel = -1;
+	a->state_frames = -1;
+	a->top = 10;
+	a->hz = 99;
+	a->value = PROF_VALUE_DEFAULT;
+	a->ro.sz = sizeof(a->ro);
+	a->ro.mode = SWPROF_MODE_CPU;
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "+p:t:m:F:d:o:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			v = strtol(optarg, &end, 10);
+			if (*end || v <= 0 || v > INT32_MAX) {
+				swctl_err("record: -p needs a process id, not '%s'", optarg);
+				return 2;
+			}
+			a->pid = v;
+			break;
+		case 't':
+			v = strtol(optarg, &end, 10);
+			if (*end || v <= 0 || v > INT32_MAX || a->ntid == REC_CLI_MAX_TIDS) {
+				swctl_err("record: -t needs a thread id (at most %d of them), not '%s'",
+					  REC_CLI_MAX_TIDS, optarg);
+				return 2;
+			}
+			a->tids[a->ntid++] = v;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "cpu"))
+				a->ro.mode = SWPROF_MODE_CPU;
+			else if (!strcmp(optarg, "offcpu") || !strcmp(optarg, "off-cpu"))
+				a->ro.mode = SWPROF_MODE_OFFCPU;
+			else if (!strcmp(optarg, "wall"))
+				a->ro.mode = SWPROF_MODE_WALL;
+			else {
+				swctl_err("record: unknown mode '%s'; use cpu, offcpu or wall", optarg);
+				return 2;
+			}
+			break;
+		case 'F':
+			a->hz = strtod(optarg, &end);
+			if (*end || !(a->hz > 0 && a->hz <= 10000)) {
+				swctl_err("record: -F takes a rate in Hz between 0 and 10000, not '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'd':
+			if (rec_parse_time(optarg, &a->duration_ns) || !a->duration_ns) {
+				swctl_err("record: cannot read duration '%s'; write e.g. 30s, 500ms, 2m", optarg);
+				return 2;
+			}
+			break;
+		case 'o':
+			if (a->nout == REC_CLI_MAX_OUTPUTS) {
+				swctl_err("record: at most %d outputs", REC_CLI_MAX_OUTPUTS);
+				return 2;
+			}
+			if (prof_format_from_path(optarg) < 0) {
+				swctl_err("record: cannot tell the format of '%s'; name it .pb.gz, .folded or .svg",
+					  optarg);
+				return 2;
+			}
+			a->outputs[a->nout++] = optarg;
+			break;
+		case OPT_KERNEL:
+			a->kernel = 1;
+			break;
+		case OPT_NO_KERNEL:
+			a->kernel = 0;
+			break;
+		case OPT_DWARF:
+			a->ro.raw_stack = 8192;
+			if (optarg) {
+				v = strtol(optarg, &end, 0);
+				a->ro.raw_stack = *end || v < 0 || v > SWPROF_MAX_RAW_STACK ? 1 : v;
+			}
+			if (!a->ro.raw_stack || a->ro.raw_stack % 8) {
+				swctl_err("record: --dwarf takes a multiple of 8 up to %d bytes", SWPROF_MAX_RAW_STACK);
+				return 2;
+			}
+			break;
+		case OPT_LINES:
+			a->ro.lines = true;
+			break;
+		case OPT_BY_THREAD:
+			a->by_thread = 1;
+			break;
+		case OPT_RING:
+			v = strtol(optarg, &end, 0);
+			if (*end || v < 4096 || v > (1L << 30) || (v & (v - 1))) {
+				swctl_err("record: --ring takes a power of two of at least 4096 bytes, not '%s'",
+					  optarg);
+				return 2;
+			}
+			a->ro.ring_size = v;
+			break;
+		case OPT_TOP:
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 0 || v > 100000) {
+				swctl_err("record: --top takes a number of functions, not '%s'", optarg);
+				return 2;
+			}
+			a->top = v;
+			break;
+		case OPT_TITLE:
+			a->title = optarg;
+			break;
+		case OPT_MIN_BLOCK:
+			if (rec_parse_time(optarg, &a->ro.min_block_ns)) {
+				swctl_err("record: cannot read --min-block '%s'; write e.g. 1ms, 100us", optarg);
+				return 2;
+			}
+			min_block_set = true;
+			break;
+		case OPT_STATE_FRAMES:
+			a->state_frames = 1;
+			break;
+		case OPT_NO_STATE_FRAMES:
+			a->state_frames = 0;
+			break;
+		case OPT_SCAN_THREADS:
+			a->ro.scan_threads = true;
+			break;
+		case OPT_VALUE:
+			if (!strcmp(optarg, "count"))
+				a->value = PROF_VALUE_COUNT;
+			else if (!strcmp(optarg, "ns"))
+				a->value = PROF_VALUE_NS;
+			else {
+				swctl_err("record: --value takes count or ns, not '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'q':
+			a->quiet = 1;
+			break;
+		case 'h':
+			usage(help);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!!a->pid + !!a->ntid + (optind < argc) != 1) {
+		swctl_err("record: give exactly one of -p PID, -t TID or -- CMD; see swctl record --help");
+		return 2;
+	}
+	if (min_block_set && a->ro.mode != SWPROF_MODE_OFFCPU) {
+		swctl_err("record: --min-block applies to --mode offcpu only");
+		return 2;
+	}
+	if (optind < argc)
+		a->cmd = argv + optind;
+	if (!a->nout)
+		a->outputs[a->nout++] = "swprof.svg";
+	/* offcpu records one block per switch: no period (the module's default is fine) */
+	a->ro.period_ns = a->ro.mode == SWPROF_MODE_OFFCPU ? 0 : (uint64_t)llround(1e9 / a->hz);
+	if (a->state_frames < 0)
+		a->ro.state_frames = a->ro.mode == SWPROF_MODE_WALL;
+	else
+		a->ro.state_frames = a->state_frames && a->ro.mode != SWPROF_MODE_CPU;
+	return -1;
 }
 
 static uint64_t now_ns(void)
@@ -95,6 +316,18 @@ static uint64_t epoch_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* "1.23 s", "45.6 ms", "789 us" */
+static const char *fmt_ns(uint64_t ns, char *buf, size_t len)
+{
+	if (ns >= 1000000000ULL)
+		snprintf(buf, len, "%.2f s", ns / 1e9);
+	else if (ns >= 1000000ULL)
+		snprintf(buf, len, "%.1f ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.0f us", ns / 1e3);
+	return buf;
+}
+
 struct top_fn {
 	int name;
 	uint64_t self, total;
@@ -103,28 +336,45 @@ struct top_fn {
 struct top_ctx {
 	struct prof *p;
 	struct top_fn *fns;	/* indexed by function id */
-	int *seen;		/* per function: last sample index that counted total */
+	uint64_t *seen;		/* per function: last sample index that counted total */
 	uint64_t idx;
+	bool by_ns;		/* offcpu, wall: time, not samples */
+	bool user_self;		/* self = innermost user frame, not the leaf */
 };
+
+/* A frame of the program: not a kernel frame, not a synthetic one ("[sleeping]"). */
+static bool user_frame(const struct prof_location_info *li)
+{
+	return !(li->flags & PROF_LOC_KERNEL) && (li->address || li->mapping);
+}
 
 static int top_visit(const struct prof_sample *s, void *ctx)
 {
 	struct top_ctx *t = ctx;
 	struct prof_location_info li;
-	unsigned int i, j;
+	uint64_t v = t->by_ns ? s->value_ns : s->count;
+	unsigned int i, j, self = 0;
 
 	t->idx++;
+	if (t->user_self) {
+		/* where the program waited: its innermost frame, below the kernel's */
+		for (i = 0; i < s->n; i++)
+			if (!prof_get_location(t->p, s->locs[i], &li) && user_frame(&li)) {
+				self = i;
+				break;
+			}
+	}
 	for (i = 0; i < s->n; i++) {
 		if (prof_get_location(t->p, s->locs[i], &li) || !li.nr_lines)
 			continue;
 		for (j = 0; j < li.nr_lines; j++) {
 			int fn = li.lines[j].function;
 
-			if (i == 0 && j == 0)
-				t->fns[fn].self += s->count;
-			if (t->seen[fn] != (int)t->idx) {
+			if (i == self && j == 0)
+				t->fns[fn].self += v;
+			if (t->seen[fn] != t->idx) {
 				t->seen[fn] = t->idx;
-				t->fns[fn].total += s->count;
+				t->fns[fn].total += v;
 			}
 		}
 	}
@@ -140,29 +390,41 @@ static int cmp_self(const void *a, const void *b)
 
 static void print_top(struct prof *p, int top)
 {
+	enum prof_kind kind = prof_get_kind(p);
 	struct prof_stats ps;
-	struct top_ctx t = { .p = p };
+	struct top_ctx t = { .p = p, .by_ns = kind != PROF_CPU, .user_self = kind != PROF_CPU };
 	struct prof_function_info fi;
 	int nfn = prof_nr_functions(p), i, shown = 0;
+	uint64_t all;
+	char b[32];
 
 	prof_get_stats(p, &ps);
-	if (!ps.samples || top <= 0)
+	all = t.by_ns ? ps.value_ns : ps.samples;
+	if (!all || top <= 0)
 		return;
 	t.fns = calloc(nfn + 1, sizeof(*t.fns));
 	t.seen = calloc(nfn + 1, sizeof(*t.seen));
 	if (!t.fns || !t.seen)
 		goto out;
 	prof_for_each_sample(p, top_visit, &t);
-	for (i = 1; i <= nfn; i++) {
+	for (i = 1; i <= nfn; i++)
 		t.fns[i].name = prof_get_function(p, i, &fi) ? 0 : fi.name;
-	}
 	qsort(t.fns + 1, nfn, sizeof(*t.fns), cmp_self);
-	printf("%7s %7s  %s\n", "self%", "total%", "function");
+	if (t.by_ns)
+		printf("%7s %7s %10s  %s\n", "self%", "total%",
+		       kind == PROF_OFFCPU ? "off-CPU" : "wall", "function");
+	else
+		printf("%7s %7s  %s\n", "self%", "total%", "function");
 	for (i = 1; i <= nfn && shown < top; i++) {
 		if (!t.fns[i].self)
 			break;
-		printf("%6.2f%% %6.2f%%  %s\n", 100.0 * t.fns[i].self / ps.samples,
-		       100.0 * t.fns[i].total / ps.samples, prof_str(p, t.fns[i].name));
+		if (t.by_ns)
+			printf("%6.2f%% %6.2f%% %10s  %s\n", 100.0 * t.fns[i].self / all,
+			       100.0 * t.fns[i].total / all, fmt_ns(t.fns[i].self, b, sizeof(b)),
+			       prof_str(p, t.fns[i].name));
+		else
+			printf("%6.2f%% %6.2f%%  %s\n", 100.0 * t.fns[i].self / all,
+			       100.0 * t.fns[i].total / all, prof_str(p, t.fns[i].name));
 		shown++;
 	}
 out:
@@ -170,15 +432,96 @@ out:
 	free(t.seen);
 }
 
-static void progress(const struct rec_session *r, uint64_t start, bool final)
+static void progress(const struct rec_session *r, uint32_t mode, uint64_t start, bool final)
 {
 	struct rec_stats st;
 	double secs = (now_ns() - start) / 1e9;
+	char b[32];
 
 	rec_get_stats(r, &st);
-	fprintf(stderr, "\r\033[K[swctl] %6.1fs  threads %llu  samples %llu  lost %llu  %.1f/s%s",
-		secs, (unsigned long long)st.threads_live, (unsigned long long)st.samples,
-		(unsigned long long)st.lost, secs > 0 ? st.samples / secs : 0.0, final ? "\n" : "");
+	if (mode == SWPROF_MODE_OFFCPU)
+		fprintf(stderr, "\r\033[K[swctl] %6.1fs  threads %llu  blocks %llu  off-CPU %s  lost %llu%s",
+			secs, (unsigned long long)st.threads_live, (unsigned long long)st.offcpu,
+			fmt_ns(st.offcpu_ns, b, sizeof(b)), (unsigned long long)st.lost, final ? "\n" : "");
+	else
+		fprintf(stderr, "\r\033[K[swctl] %6.1fs  threads %llu  samples %llu  lost %llu  %.1f/s%s",
+			secs, (unsigned long long)st.threads_live, (unsigned long long)st.samples,
+			(unsigned long long)st.lost, secs > 0 ? st.samples / secs : 0.0, final ? "\n" : "");
+}
+
+/* CPU time of this process (both threads), in s */
+static double cpu_time(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static void print_summary(struct rec_session *r, uint32_t mode, double secs, double cpu_secs)
+{
+	struct rec_stats st;
+	struct prof_stats ps;
+	const char *hint;
+	char b[32];
+	int i;
+
+	rec_get_stats(r, &st);
+	prof_get_stats(rec_profile(r), &ps);
+	hint = mode == SWPROF_MODE_OFFCPU ? " (rings overflowed: use a bigger --ring or a --min-block)"
+					  : " (rings overflowed: use a bigger --ring or a lower -F)";
+	if (mode == SWPROF_MODE_OFFCPU)
+		fprintf(stderr, "swctl: %llu blocks, %s off CPU, from %llu threads in %.1f s, %llu lost%s\n",
+			(unsigned long long)st.offcpu, fmt_ns(st.offcpu_ns, b, sizeof(b)),
+			(unsigned long long)st.threads, secs, (unsigned long long)st.lost,
+			st.lost ? hint : "");
+	else if (mode == SWPROF_MODE_WALL)
+		fprintf(stderr, "swctl: %llu samples (%s of wall time) from %llu threads in %.1f s, %llu lost%s\n",
+			(unsigned long long)st.samples, fmt_ns(st.wall_ns, b, sizeof(b)),
+			(unsigned long long)st.threads, secs, (unsigned long long)st.lost,
+			st.lost ? hint : "");
+	else
+		fprintf(stderr, "swctl: %llu samples from %llu threads in %.1f s, %llu lost%s\n",
+			(unsigned long long)st.samples, (unsigned long long)st.threads, secs,
+			(unsigned long long)st.lost, st.lost ? hint : "");
+	if (mode != SWPROF_MODE_CPU && st.samples) {
+		uint64_t all = 0;
+
+		for (i = 0; i < REC_NR_STATES; i++)
+			all += st.state_ns[i];
+		fprintf(stderr, "swctl: %s", mode == SWPROF_MODE_OFFCPU ? "blocked in:" : "states:");
+		for (i = 0; i < REC_NR_STATES; i++)
+			if (st.state_samples[i])
+				fprintf(stderr, " %s %.1f%%", rec_state_name(i),
+					all ? 100.0 * st.state_ns[i] / all : 0.0);
+		fprintf(stderr, "\n");
+	}
+	/* what profiling cost while it ran: reading, symbolization, aggregation */
+	fprintf(stderr, "swctl: used %.2f s of CPU while recording (%.1f%% of one CPU), %llu records read\n",
+		cpu_secs, secs > 0 ? 100 * cpu_secs / secs : 0.0, (unsigned long long)st.records);
+	if (st.seq_gaps)
+		fprintf(stderr, "swctl: %llu records missing without a LOST record: please report this bug\n",
+			(unsigned long long)st.seq_gaps);
+	if (st.bad_records || st.unknown_records)
+		fprintf(stderr, "swctl: %llu corrupt and %llu unknown records skipped\n",
+			(unsigned long long)st.bad_records, (unsigned long long)st.unknown_records);
+	if (st.group_missed || st.register_failed)
+		fprintf(stderr, "swctl: %llu threads not followed (module limits max_targets or "
+			"mem_limit_mb, or swctl out of fds)\n",
+			(unsigned long long)(st.group_missed + st.register_failed));
+	if (st.queue_full)
+		fprintf(stderr, "swctl: symbolization fell behind %llu times (queue of %.0f MiB full)\n",
+			(unsigned long long)st.queue_full, st.queue_peak / 1048576.0);
+	if (ps.capped)
+		fprintf(stderr, "swctl: profile memory cap reached: %llu samples folded into [truncated]\n",
+			(unsigned long long)ps.truncated_samples);
+	if (!st.samples)
+		fprintf(stderr, "%s\n", mode == SWPROF_MODE_OFFCPU ?
+			"swctl: no blocks: the targets did not block (for --min-block or longer) while recorded" :
+			mode == SWPROF_MODE_WALL ? "swctl: no samples: the targets exited before the first period" :
+			"swctl: no samples: the targets did not run on a CPU while recorded");
 }
 
 /* Fork CMD stopped before exec, so that it is registered before it runs. */
@@ -207,196 +550,90 @@ static pid_t spawn_stopped(char **argv, int *go_fd)
 	return pid;
 }
 
+/* One fd per followed thread: a process with thousands needs more than 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int register_tids(struct rec_session *r, const struct rec_cli *a)
+{
+	int i, err = 0;
+
+	for (i = 0; i < a->ntid && !err; i++) {
+		char path[64];
+		FILE *f;
+		int tgid = a->tids[i];
+
+		/* the thread's process, for symbolization */
+		snprintf(path, sizeof(path), "/proc/%d/status", a->tids[i]);
+		f = fopen(path, "re");
+		if (f) {
+			char line[128];
+
+			while (fgets(line, sizeof(line), f))
+				if (sscanf(line, "Tgid: %d", &tgid) == 1)
+					break;
+			fclose(f);
+		}
+		err = rec_add_thread(r, tgid, a->tids[i]);
+		if (err)
+			swctl_err("record: cannot register thread %d: %s", a->tids[i], swprof_strerror(err));
+	}
+	return err;
+}
+
 int cmd_record(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "tid", required_argument, NULL, 't' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "freq", required_argument, NULL, 'F' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "kernel", no_argument, NULL, 'K' },
-		{ "no-kernel", no_argument, NULL, 'N' },
-		{ "dwarf", optional_argument, NULL, 'D' },
-		{ "lines", no_argument, NULL, 'L' },
-		{ "by-thread", no_argument, NULL, 'B' },
-		{ "ring", required_argument, NULL, 'R' },
-		{ "top", required_argument, NULL, 'T' },
-		{ "title", required_argument, NULL, 'I' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *outputs[MAX_OUTPUTS], *title = NULL;
-	pid_t tids[MAX_TIDS], pid = 0, child = -1;
-	int nout = 0, ntid = 0, kernel = -1, top = 10, quiet = 0, by_thread = 0, c, err, i;
-	int go_fd = -1, status = 0, ret = 0;
-	uint64_t duration = 0, start, last_progress = 0, last_scan = 0;
-	double hz = 99;
-	REC_OPTS(ro, .mode = SWPROF_MODE_CPU);
+	struct rec_cli a;
+	pid_t pid, child = -1;
+	int go_fd = -1, status = 0, ret = 0, err, i;
+	uint64_t start, last_progress = 0, last_scan = 0;
+	double secs, cpu, cpu0;
 	struct rec_session *r = NULL;
 	struct rec_stats st;
-	struct prof_stats ps;
 	char errbuf[256];
-	bool tty = isatty(STDERR_FILENO);
+	bool tty = isatty(STDERR_FILENO), follows;
 	struct sigaction sa = { .sa_handler = on_signal };
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+p:t:m:F:d:o:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			pid = atoi(optarg);
-			if (pid <= 0) {
-				swctl_err("record: -p needs a process id, not '%s'", optarg);
-				return 2;
-			}
-			break;
-		case 't':
-			if (ntid == MAX_TIDS || atoi(optarg) <= 0) {
-				swctl_err("record: -t needs a thread id (at most %d of them)", MAX_TIDS);
-				return 2;
-			}
-			tids[ntid++] = atoi(optarg);
-			break;
-		case 'm':
-			if (!strcmp(optarg, "cpu"))
-				ro.mode = SWPROF_MODE_CPU;
-			else if (!strcmp(optarg, "offcpu"))
-				ro.mode = SWPROF_MODE_OFFCPU;
-			else if (!strcmp(optarg, "wall"))
-				ro.mode = SWPROF_MODE_WALL;
-			else {
-				swctl_err("record: unknown mode '%s'; use cpu, offcpu or wall", optarg);
-				return 2;
-			}
-			break;
-		case 'F':
-			hz = strtod(optarg, NULL);
-			if (hz <= 0 || hz > 10000) {
-				swctl_err("record: -F takes a rate in Hz between 0 and 10000, not '%s'", optarg);
-				return 2;
-			}
-			break;
-		case 'd':
-			duration = parse_duration(optarg);
-			if (!duration) {
-				swctl_err("record: cannot read duration '%s'; write e.g. 30s, 500ms, 2m", optarg);
-				return 2;
-			}
-			break;
-		case 'o':
-			if (nout == MAX_OUTPUTS) {
-				swctl_err("record: at most %d outputs", MAX_OUTPUTS);
-				return 2;
-			}
-			if (prof_format_from_path(optarg) < 0) {
-				swctl_err("record: cannot tell the format of '%s'; name it .pb.gz, .folded or .svg",
-					  optarg);
-				return 2;
-			}
-			outputs[nout++] = optarg;
-			break;
-		case 'K':
-			kernel = 1;
-			break;
-		case 'N':
-			kernel = 0;
-			break;
-		case 'D':
-			ro.raw_stack = optarg ? strtoul(optarg, NULL, 0) : 8192;
-			if (!ro.raw_stack || ro.raw_stack % 8 || ro.raw_stack > SWPROF_MAX_RAW_STACK) {
-				swctl_err("record: --dwarf takes a multiple of 8 up to %d bytes", SWPROF_MAX_RAW_STACK);
-				return 2;
-			}
-			break;
-		case 'L':
-			ro.lines = true;
-			break;
-		case 'B':
-			by_thread = 1;
-			break;
-		case 'R':
-			ro.ring_size = strtoul(optarg, NULL, 0);
-			if (ro.ring_size < 4096 || (ro.ring_size & (ro.ring_size - 1))) {
-				swctl_err("record: --ring takes a power of two of at least 4096 bytes");
-				return 2;
-			}
-			break;
-		case 'T':
-			top = atoi(optarg);
-			break;
-		case 'I':
-			title = optarg;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!!pid + !!ntid + (optind < argc) != 1) {
-		swctl_err("record: give exactly one of -p PID, -t TID or -- CMD; see swctl record --help");
-		return 2;
-	}
-	if (!nout)
-		outputs[nout++] = "swprof.svg";
-	ro.period_ns = 1e9 / hz;
-	if (kernel < 0) {
+	ret = rec_cli_parse(argc, argv, &a, stdout);
+	if (ret >= 0)
+		return ret;
+	ret = 0;
+	pid = a.pid;
+	if (a.kernel < 0) {
 		/* kernel stacks when this user may have them */
 		struct swprof *sw;
 
-		kernel = 0;
+		a.kernel = 0;
 		if (!swprof_open(NULL, &sw)) {
-			kernel = !!(swprof_version(sw)->caps & SWPROF_CAP_KSTACK);
+			a.kernel = !!(swprof_version(sw)->caps & SWPROF_CAP_KSTACK);
 			swprof_close(sw);
 		}
 	}
-	ro.kernel = kernel;
-	err = rec_new(&ro, &r, errbuf, sizeof(errbuf));
+	a.ro.kernel = a.kernel;
+	raise_fd_limit();
+	err = rec_new(&a.ro, &r, errbuf, sizeof(errbuf));
 	if (err) {
 		swctl_err("record: %s", errbuf);
 		return 1;
 	}
-	if (optind < argc) {
-		child = spawn_stopped(argv + optind, &go_fd);
+	follows = rec_follows_processes(r);
+	if (a.cmd) {
+		child = spawn_stopped(a.cmd, &go_fd);
 		if (child < 0) {
-			swctl_err("record: cannot start %s: %s", argv[optind], strerror(errno));
+			swctl_err("record: cannot start %s: %s", a.cmd[0], strerror(errno));
 			rec_free(r);
 			return 1;
 		}
 		pid = child;
 	}
-	if (pid) {
-		err = rec_add_process(r, pid);
-	} else {
-		err = 0;
-		for (i = 0; i < ntid && !err; i++) {
-			char path[64];
-			FILE *f;
-			int tgid = tids[i];
-
-			/* the thread's process, for symbolization */
-			snprintf(path, sizeof(path), "/proc/%d/status", tids[i]);
-			f = fopen(path, "re");
-			if (f) {
-				char line[128];
-
-				while (fgets(line, sizeof(line), f))
-					if (sscanf(line, "Tgid: %d", &tgid) == 1)
-						break;
-				fclose(f);
-			}
-			err = rec_add_thread(r, tgid, tids[i]);
-			if (err)
-				swctl_err("record: cannot register thread %d: %s", tids[i], swprof_strerror(err));
-		}
-	}
+	err = pid ? rec_add_process(r, pid) : register_tids(r, &a);
 	if (err < 0) {
 		if (pid)
 			swctl_err("record: cannot register process %d: %s", pid, swprof_strerror(err));
@@ -410,6 +647,7 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	start = now_ns();
+	cpu0 = cpu_time();
 	prof_set_times(rec_profile(r), epoch_ns(), 0);
 	if (go_fd >= 0) {
 		if (write(go_fd, "x", 1) != 1)
@@ -419,12 +657,12 @@ int cmd_record(int argc, char **argv)
 	while (!stop_requested) {
 		uint64_t t = now_ns();
 
-		if (duration && t - start >= duration)
+		if (a.duration_ns && t - start >= a.duration_ns)
 			break;
 		rec_poll(r, 100);
 		t = now_ns();
-		/* threads created since: until the module follows processes itself */
-		if (pid && t - last_scan > 100000000ULL) {
+		/* a 1.0 module: pick up threads created since by rescanning */
+		if (pid && !follows && t - last_scan > 100000000ULL) {
 			last_scan = t;
 			rec_add_process(r, pid);
 		}
@@ -434,15 +672,17 @@ int cmd_record(int argc, char **argv)
 		}
 		if (!pid && rec_all_exited(r))
 			break;
-		if (pid && child < 0 && kill(pid, 0) && errno == ESRCH)
+		if (pid && child < 0 && !a.cmd && rec_process_gone(r, pid))
 			break;
-		if (tty && !quiet && t - last_progress > 500000000ULL) {
+		if (tty && !a.quiet && t - last_progress > 500000000ULL) {
 			last_progress = t;
-			progress(r, start, false);
+			progress(r, a.ro.mode, start, false);
 		}
 	}
 	rec_enable(r, false);
 	rec_drain(r);
+	secs = (now_ns() - start) / 1e9;
+	cpu = cpu_time() - cpu0;
 	if (child > 0) {
 		/* the command outlived the recording: let it run, as perf does on -d */
 		if (stop_requested)
@@ -452,42 +692,30 @@ int cmd_record(int argc, char **argv)
 	prof_set_times(rec_profile(r), prof_get_time_nanos(rec_profile(r)), now_ns() - start);
 	rec_get_stats(r, &st);
 	prof_add_lost(rec_profile(r), st.lost);
-	if (tty && !quiet)
-		progress(r, start, true);
+	if (tty && !a.quiet)
+		progress(r, a.ro.mode, start, true);
 
-	for (i = 0; i < nout; i++) {
+	for (i = 0; i < a.nout; i++) {
 		char eb[256] = "";
-		PROF_EXPORT_OPTS(eo, .by_thread = by_thread, .title = title, .errbuf = eb,
-				 .errbuf_sz = sizeof(eb));
+		PROF_EXPORT_OPTS(eo, .by_thread = a.by_thread, .title = a.title, .value = a.value,
+				 .errbuf = eb, .errbuf_sz = sizeof(eb));
 
-		err = prof_export(rec_profile(r), outputs[i], &eo);
+		err = prof_export(rec_profile(r), a.outputs[i], &eo);
 		if (err) {
-			swctl_err("record: cannot write %s: %s", outputs[i], eb[0] ? eb : strerror(-err));
+			swctl_err("record: cannot write %s: %s", a.outputs[i], eb[0] ? eb : strerror(-err));
 			ret = 1;
-		} else if (!quiet) {
-			fprintf(stderr, "swctl: wrote %s\n", outputs[i]);
+		} else if (!a.quiet) {
+			fprintf(stderr, "swctl: wrote %s\n", a.outputs[i]);
 		}
 	}
-	prof_get_stats(rec_profile(r), &ps);
-	if (!quiet) {
-		fprintf(stderr, "swctl: %llu samples from %llu threads in %.1f s, %llu lost%s\n",
-			(unsigned long long)st.samples, (unsigned long long)st.threads,
-			(now_ns() - start) / 1e9, (unsigned long long)st.lost,
-			st.lost ? " (rings overflowed: use a bigger --ring or a lower -F)" : "");
-		if (st.seq_gaps)
-			fprintf(stderr, "swctl: %llu records missing without a LOST record: please report this bug\n",
-				(unsigned long long)st.seq_gaps);
-		if (ps.capped)
-			fprintf(stderr, "swctl: profile memory cap reached: %llu samples folded into [truncated]\n",
-				(unsigned long long)ps.truncated_samples);
-		if (!st.samples)
-			fprintf(stderr, "swctl: no samples: the targets did not run on a CPU while recorded\n");
-		print_top(rec_profile(r), top);
+	if (!a.quiet) {
+		print_summary(r, a.ro.mode, secs, cpu);
+		print_top(rec_profile(r), a.top);
 	}
 	rec_free(r);
-	if (!ret && WIFEXITED(status) && optind < argc)
+	if (!ret && WIFEXITED(status) && a.cmd)
 		ret = WEXITSTATUS(status);
-	else if (!ret && WIFSIGNALED(status) && optind < argc)
+	else if (!ret && WIFSIGNALED(status) && a.cmd)
 		ret = 128 + WTERMSIG(status);
 	return ret;
 }

@@ -29,12 +29,21 @@ static void print_features(__u64 f)
 		{ SWPROF_FEAT_USTACK_FP, "user-stacks" },
 		{ SWPROF_FEAT_RAW_STACK, "raw-stack" },
 		{ SWPROF_FEAT_COST_STATS, "cost-stats" },
+		{ SWPROF_FEAT_PROCESS, "process" },
+		{ SWPROF_FEAT_TRACE, "trace" },
+		{ SWPROF_FEAT_EVENTS, "events" },
 	};
+	__u64 known = 0;
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		known |= names[i].bit;
 		if (f & names[i].bit)
 			printf(" %s", names[i].name);
+	}
+	/* bits of a newer module: shown, so that nothing is hidden */
+	if (f & ~known)
+		printf(" (unknown 0x%llx)", (unsigned long long)(f & ~known));
 	printf("\n");
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A recording session: registration, draining, symbolization, aggregation.
+ * A recording session: registration, symbolization, aggregation (the
+ * reader thread, which drains the rings, is in record_reader.c).
  *
  * Every distinct (process, address) is symbolized once, when it is first
  * seen, while the process still lives; after that a sample costs one hash
@@ -8,52 +9,52 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "record.h"
-#include "swprof.h"
+#include "record_priv.h"
 #include "sym.h"
 
-struct rec_target {
-	struct swprof_target *t;
-	pid_t pid, tid;
-	int thread;			/* prof thread id */
-	bool exited;
-	bool done;			/* drained after exit, fd closed */
-	struct swprof_seq_tracker tr;
-};
-
-/* (pid, address, kind) -> location id; open addressing, linear probing. */
-struct addr_slot {
-	uint64_t addr;
-	int32_t pid;			/* 0 for kernel addresses */
-	uint8_t used, ret;
-	int loc;
-};
-
-struct rec_session {
-	struct rec_opts o;
-	struct swprof *sw;
-	int epfd;
-	struct rec_target **targets;
-	size_t nr_targets, cap_targets;
-	struct sym_session *sym;
-	struct prof *prof;
-	struct addr_slot *slots;
-	size_t nr_slots, used_slots;
-	int *locs;			/* scratch: one sample's location ids */
-	uint64_t *ips;			/* scratch: unwound user IPs */
-	int noframe_loc;
-	struct rec_stats st;
-};
-
-#define MAX_FRAMES (2 * SWPROF_MAX_DEPTH * SYM_MAX_INLINE)
+#define MAX_FRAMES (1 + 2 * SWPROF_MAX_DEPTH * SYM_MAX_INLINE)
 #define MAX_UNWIND 256
 #define ADDR_CACHE_MAX (1u << 22)
+#define REC_DEFAULT_QUEUE ((size_t)64 << 20)
+
+static const char *const state_names[REC_NR_STATES] = {
+	[SWPROF_STATE_RUNNING] = "running",
+	[SWPROF_STATE_RUNNABLE] = "runnable",
+	[SWPROF_STATE_SLEEPING] = "sleeping",
+	[SWPROF_STATE_DISK] = "disk",
+	[SWPROF_STATE_STOPPED] = "stopped",
+	[SWPROF_STATE_OTHER] = "other",
+};
+
+static const char *const state_frames[REC_NR_STATES] = {
+	[SWPROF_STATE_RUNNABLE] = "[runnable]",
+	[SWPROF_STATE_SLEEPING] = "[sleeping]",
+	[SWPROF_STATE_DISK] = "[disk]",
+	[SWPROF_STATE_STOPPED] = "[stopped]",
+	[SWPROF_STATE_OTHER] = "[other]",
+};
+
+static unsigned int state_index(unsigned int state)
+{
+	return state < REC_NR_STATES ? state : SWPROF_STATE_OTHER;
+}
+
+const char *rec_state_name(unsigned int state)
+{
+	return state_names[state_index(state)];
+}
+
+const char *rec_state_frame(unsigned int state)
+{
+	return state_frames[state_index(state)];
+}
 
 static uint64_t mix64(uint64_t x)
 {
@@ -230,34 +231,14 @@ static int addr_location(struct rec_session *r, pid_t pid, uint64_t addr, bool r
 	return loc;
 }
 
-static void on_sample(struct rec_session *r, struct rec_target *rt, const struct swprof_sample *s)
+/* A frame without address: "[no stack]", "[sleeping]"... */
+static int name_location(struct rec_session *r, const char *name)
 {
-	const __u64 *ips = swprof_sample_ips(s);
-	const __u64 *uips = ips + s->nr_kernel;
-	unsigned int nu = s->nr_user, n = 0, i;
-	pid_t pid = s->pid;
+	struct prof_line l = {
+		.function = prof_function(r->prof, &(struct prof_function){ .name = name }),
+	};
 
-	r->st.samples++;
-	if (r->o.raw_stack && s->raw_size) {
-		int got = sym_unwind_raw(r->sym, pid, (const uint64_t *)swprof_sample_regs(s),
-					 swprof_sample_raw_stack(s), s->raw_size, r->ips, MAX_UNWIND);
-
-		/* keep the frame-pointer walk when it went deeper (e.g. no CFI at all) */
-		if (got > 0 && (unsigned int)got >= nu) {
-			uips = (const __u64 *)r->ips;
-			nu = got;
-			r->st.unwound++;
-		}
-	}
-	sym_session_hold(r->sym);
-	for (i = 0; i < s->nr_kernel && n < MAX_FRAMES; i++)
-		r->locs[n++] = addr_location(r, pid, ips[i], false, true);
-	for (i = 0; i < nu && n < MAX_FRAMES; i++)
-		r->locs[n++] = addr_location(r, pid, uips[i], i > 0, false);
-	sym_session_release(r->sym);
-	if (!n)
-		r->locs[n++] = r->noframe_loc;
-	prof_add_thread_sample(r->prof, rt->thread, r->locs, n, 1, s->period_ns);
+	return prof_location(r->prof, &(struct prof_location){ .lines = &l, .nr_lines = 1 });
 }
 
 static int thread_id(struct rec_session *r, pid_t pid, pid_t tid, const char *comm)
@@ -278,39 +259,81 @@ static int thread_id(struct rec_session *r, pid_t pid, pid_t tid, const char *co
 	return prof_thread(r->prof, &(struct prof_thread){ .pid = pid, .tid = tid, .name = comm });
 }
 
-struct drain_ctx {
-	struct rec_session *r;
-	struct rec_target *rt;
-};
-
-static int drain_cb(void *ctx, const struct swprof_rec *rec)
+/* A SAMPLE or an OFFCPU record (same layout). */
+static void on_sample(struct rec_session *r, struct rec_target *rt, const struct swprof_sample *s)
 {
-	struct drain_ctx *d = ctx;
-	struct rec_session *r = d->r;
-	struct rec_target *rt = d->rt;
+	const __u64 *ips = swprof_sample_ips(s);
+	const __u64 *uips;
+	unsigned int nu = s->nr_user, n = 0, first, i, state = state_index(s->hdr.flags);
+	pid_t pid = s->pid;
 
-	if (!swprof_rec_valid(rec)) {
-		r->st.bad_records++;
-		return 0;
+	if (!ips) {
+		r->ws.bad_records++;
+		return;
 	}
-	swprof_seq_tracker_add(&rt->tr, rec);
+	uips = ips + s->nr_kernel;
+	r->ws.samples++;
+	if (s->hdr.type == SWPROF_REC_OFFCPU) {
+		r->ws.offcpu++;
+		r->ws.offcpu_ns += s->period_ns;
+	} else if (r->o.mode == SWPROF_MODE_WALL) {
+		r->ws.wall_ns += s->period_ns;
+	}
+	if (r->o.mode != SWPROF_MODE_CPU) {
+		r->ws.state_samples[state]++;
+		r->ws.state_ns[state] += s->period_ns;
+	}
+	if (!rt->thread)
+		rt->thread = thread_id(r, rt->pid, rt->tid, NULL);
+	if (r->o.raw_stack && s->raw_size) {
+		int got = sym_unwind_raw(r->sym, pid, (const uint64_t *)swprof_sample_regs(s),
+					 swprof_sample_raw_stack(s), s->raw_size, r->ips, MAX_UNWIND);
+
+		/* keep the frame-pointer walk when it went deeper (e.g. no CFI at all) */
+		if (got > 0 && (unsigned int)got >= nu) {
+			uips = (const __u64 *)r->ips;
+			nu = got;
+			r->ws.unwound++;
+		}
+	}
+	/* the state leaf: where a wall-clock flame graph shows waiting */
+	if (r->state_loc[state] && r->o.mode != SWPROF_MODE_CPU)
+		r->locs[n++] = r->state_loc[state];
+	first = n;
+	sym_session_hold(r->sym);
+	for (i = 0; i < s->nr_kernel && n < MAX_FRAMES; i++)
+		r->locs[n++] = addr_location(r, pid, ips[i], false, true);
+	for (i = 0; i < nu && n < MAX_FRAMES; i++)
+		r->locs[n++] = addr_location(r, pid, uips[i], i > 0, false);
+	sym_session_release(r->sym);
+	if (n == first)
+		r->locs[n++] = r->noframe_loc;
+	prof_add_thread_sample(r->prof, rt->thread, r->locs, n, 1, s->period_ns);
+}
+
+static void comm_copy(char *dst, const char *src)
+{
+	memcpy(dst, src, SWPROF_COMM_LEN);
+	dst[SWPROF_COMM_LEN] = '\0';
+}
+
+void rec_process(struct rec_session *r, struct rec_target *rt, const struct swprof_rec *rec)
+{
+	char comm[SWPROF_COMM_LEN + 1];
+
 	switch (rec->type) {
 	case SWPROF_REC_SAMPLE:
+	case SWPROF_REC_OFFCPU:
 		on_sample(r, rt, (const struct swprof_sample *)rec);
 		break;
-	case SWPROF_REC_LOST:
-		break;	/* counted by the tracker */
 	case SWPROF_REC_EXIT:
-		rt->exited = true;
-		r->st.exits++;
+		r->ws.exits++;
 		break;
 	case SWPROF_REC_EXEC: {
 		const struct swprof_exec *e = (const void *)rec;
-		char comm[SWPROF_COMM_LEN + 1];
 
-		memcpy(comm, e->comm, SWPROF_COMM_LEN);
-		comm[SWPROF_COMM_LEN] = '\0';
-		r->st.execs++;
+		comm_copy(comm, e->comm);
+		r->ws.execs++;
 		/* a new image: forget the old maps and every address resolved in it */
 		sym_proc_forget(r->sym, e->pid);
 		cache_clear_pid(r, e->pid);
@@ -319,49 +342,31 @@ static int drain_cb(void *ctx, const struct swprof_rec *rec)
 		rt->thread = thread_id(r, e->pid, e->tid, comm);
 		break;
 	}
+	case SWPROF_REC_COMM: {
+		const struct swprof_comm *c = (const void *)rec;
+
+		comm_copy(comm, c->comm);
+		r->ws.comms++;
+		rt->pid = c->pid;
+		rt->tid = c->tid;
+		rt->thread = thread_id(r, c->pid, c->tid, comm);
+		break;
+	}
+	case SWPROF_REC_TRACE_BEGIN:
+	case SWPROF_REC_TRACE_END:
+		/* trace segments come through trace sessions, not recordings */
+		r->ws.trace_records++;
+		break;
 	default:
-		r->st.bad_records++;
+		r->ws.unknown_records++;
 	}
-	return 0;
-}
-
-static void target_close(struct rec_session *r, struct rec_target *rt)
-{
-	if (rt->done)
-		return;
-	swprof_seq_tracker_finish(&rt->tr, rt->t);
-	epoll_ctl(r->epfd, EPOLL_CTL_DEL, swprof_target_fd(rt->t), NULL);
-	swprof_target_free(rt->t);
-	rt->t = NULL;
-	rt->done = true;
-	if (r->st.threads_live)
-		r->st.threads_live--;
-}
-
-static int drain_target(struct rec_session *r, struct rec_target *rt)
-{
-	struct drain_ctx d = { r, rt };
-	int n;
-
-	if (rt->done)
-		return 0;
-	n = swprof_target_read(rt->t, drain_cb, &d, 0);
-	if (n == -EBADMSG) {
-		/* a corrupt ring cannot be resynchronised: give up on this thread, loudly */
-		r->st.bad_records++;
-		fprintf(stderr, "swctl: the ring of thread %d is corrupt; dropping it\n", rt->tid);
-		target_close(r, rt);
-		return n;
-	}
-	if (rt->exited && !swprof_target_header(rt->t)->lost_pending &&
-	    swprof_target_wait(rt->t, 0) == SWPROF_WAIT_EXITED)
-		target_close(r, rt);
-	return n < 0 ? n : 0;
 }
 
 int rec_new(const struct rec_opts *opts, struct rec_session **out, char *errbuf, size_t errlen)
 {
 	struct rec_session *r;
+	pthread_condattr_t ca;
+	unsigned int i;
 	int err;
 
 	*out = NULL;
@@ -370,6 +375,13 @@ int rec_new(const struct rec_opts *opts, struct rec_session **out, char *errbuf,
 		return -ENOMEM;
 	memcpy(&r->o, opts, opts->sz < sizeof(r->o) ? opts->sz : sizeof(r->o));
 	r->epfd = -1;
+	r->wakefd = -1;
+	r->q_max = r->o.queue_bytes ? r->o.queue_bytes : REC_DEFAULT_QUEUE;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	SWPROF_OPTS(swprof_open_opts, oo, .path = opts->device);
 	err = swprof_open(&oo, &r->sw);
 	if (err) {
@@ -394,7 +406,8 @@ int rec_new(const struct rec_opts *opts, struct rec_session **out, char *errbuf,
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	SYM_OPTS(so, .flags = opts->lines ? SYM_OPT_LINES : 0);
 	r->sym = sym_session_new(&so);
-	PROF_OPTS(po, .mem_cap = opts->mem_cap, .period = opts->period_ns);
+	PROF_OPTS(po, .mem_cap = opts->mem_cap,
+		  .period = opts->mode == SWPROF_MODE_OFFCPU ? 0 : opts->period_ns);
 	r->prof = prof_new(opts->mode == SWPROF_MODE_CPU ? PROF_CPU :
 			   opts->mode == SWPROF_MODE_WALL ? PROF_WALL : PROF_OFFCPU, &po);
 	r->locs = calloc(MAX_FRAMES, sizeof(*r->locs));
@@ -410,12 +423,14 @@ int rec_new(const struct rec_opts *opts, struct rec_session **out, char *errbuf,
 		/* read kallsyms now, not in the middle of the recording */
 		sym_resolve_kernel(r->sym, 0, 0, &f, 1);
 	}
-	{
-		int fn = prof_function(r->prof, &(struct prof_function){ .name = "[no stack]" });
-		struct prof_line l = { .function = fn };
-
-		r->noframe_loc = prof_location(r->prof, &(struct prof_location){
-			.lines = &l, .nr_lines = 1 });
+	r->noframe_loc = name_location(r, "[no stack]");
+	for (i = 0; i < REC_NR_STATES && r->o.state_frames; i++)
+		if (state_frames[i])
+			r->state_loc[i] = name_location(r, state_frames[i]);
+	err = rec_reader_start(r);
+	if (err) {
+		snprintf(errbuf, errlen, "cannot start the ring reader: %s", strerror(-err));
+		goto fail;
 	}
 	*out = r;
 	return 0;
@@ -430,23 +445,36 @@ void rec_free(struct rec_session *r)
 
 	if (!r)
 		return;
+	rec_reader_stop(r);
 	for (i = 0; i < r->nr_targets; i++) {
 		if (!r->targets[i]->done && r->targets[i]->t)
 			swprof_target_free(r->targets[i]->t);
 		free(r->targets[i]);
 	}
 	free(r->targets);
+	for (i = 0; i < r->nr_groups; i++) {
+		swprof_group_free(r->groups[i]->g);
+		free(r->groups[i]);
+	}
+	free(r->groups);
+	rq_free(r->q_head);
+	rq_free(r->w_list);
+	if (r->wakefd >= 0)
+		close(r->wakefd);
 	if (r->epfd >= 0)
 		close(r->epfd);
 	sym_session_free(r->sym);
 	prof_free(r->prof);
 	swprof_close(r->sw);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
 	free(r->slots);
 	free(r->locs);
 	free(r->ips);
 	free(r);
 }
 
+/* [lock] held */
 static bool registered(const struct rec_session *r, pid_t tid)
 {
 	size_t i;
@@ -457,61 +485,114 @@ static bool registered(const struct rec_session *r, pid_t tid)
 	return false;
 }
 
+/* Ring per thread: room for ~0.5 s of samples at 999 Hz, raw stack copies included. */
+static uint32_t ring_bytes(const struct rec_session *r)
+{
+	return r->o.ring_size ? r->o.ring_size : r->o.raw_stack ? 8 << 20 : 512 << 10;
+}
+
+static void target_opts(const struct rec_session *r, struct swprof_target_opts *to, pid_t tid,
+			__u32 flags)
+{
+	uint32_t ring = ring_bytes(r);
+
+	memset(to, 0, sizeof(*to));
+	to->sz = sizeof(*to);
+	to->tid = tid;
+	to->mode = r->o.mode;
+	to->flags = flags | SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE |
+		    (r->o.kernel ? SWPROF_TARGET_KSTACK : 0);
+	to->period_ns = r->o.period_ns;
+	to->ring_size = ring;
+	to->raw_stack_size = r->o.raw_stack;
+	/* batch wakeups; the reader also sweeps every ring every 100 ms */
+	to->wakeup_bytes = ring / 4;
+	to->min_block_ns = r->o.min_block_ns;
+}
+
 int rec_add_thread(struct rec_session *r, pid_t pid, pid_t tid)
 {
+	struct swprof_target_opts to;
 	struct rec_target *rt;
-	struct epoll_event ev;
-	/* room for ~0.5 s of samples at 999 Hz, raw stack copies included */
-	uint32_t ring = r->o.ring_size ? r->o.ring_size : r->o.raw_stack ? 8 << 20 : 512 << 10;
 	int err;
 
-	if (r->nr_targets == r->cap_targets) {
-		size_t n = r->cap_targets ? 2 * r->cap_targets : 64;
-		struct rec_target **t = realloc(r->targets, n * sizeof(*t));
-
-		if (!t)
-			return -ENOMEM;
-		r->targets = t;
-		r->cap_targets = n;
-	}
 	rt = calloc(1, sizeof(*rt));
 	if (!rt)
 		return -ENOMEM;
-	SWPROF_OPTS(swprof_target_opts, to,
-		.tid = tid,
-		.mode = r->o.mode,
-		.flags = SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE |
-			 (r->o.kernel ? SWPROF_TARGET_KSTACK : 0),
-		.period_ns = r->o.period_ns,
-		.ring_size = ring,
-		.raw_stack_size = r->o.raw_stack,
-		/* batch wakeups; rec_poll() also drains on its timeout */
-		.wakeup_bytes = ring / 4,
-	);
+	target_opts(r, &to, tid, 0);
 	err = swprof_register(r->sw, &to, &rt->t);
 	if (err) {
 		free(rt);
-		r->st.register_failed++;
+		r->ws.register_failed++;
 		return err;
 	}
+	rt->kind = REC_POLL_TARGET;
 	rt->pid = pid;
 	rt->tid = tid;
 	swprof_seq_tracker_init(&rt->tr);
 	rt->thread = thread_id(r, pid, tid, NULL);
 	/* read the maps now, while the process surely lives */
 	sym_proc_refresh(r->sym, pid);
-	ev.events = EPOLLIN;
-	ev.data.ptr = rt;
-	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, swprof_target_fd(rt->t), &ev)) {
-		err = -errno;
+	pthread_mutex_lock(&r->lock);
+	err = rec_target_publish(r, rt);
+	pthread_mutex_unlock(&r->lock);
+	if (err) {
 		swprof_target_free(rt->t);
 		free(rt);
+	}
+	return err;
+}
+
+bool rec_follows_processes(const struct rec_session *r)
+{
+	return !r->o.scan_threads && swprof_has_feature(r->sw, SWPROF_FEAT_PROCESS);
+}
+
+static struct rec_group *group_of(const struct rec_session *r, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < r->nr_groups; i++)
+		if (r->groups[i]->pid == pid)
+			return r->groups[i];
+	return NULL;
+}
+
+/* The module follows the process: one group fd, its threads come through it. */
+static int add_process_group(struct rec_session *r, pid_t pid)
+{
+	struct swprof_target_opts to;
+	struct rec_group *g;
+	int err;
+
+	pthread_mutex_lock(&r->lock);
+	g = group_of(r, pid);
+	pthread_mutex_unlock(&r->lock);
+	if (g)
+		return 0;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->kind = REC_POLL_GROUP;
+	g->pid = pid;
+	target_opts(r, &to, pid, 0);
+	err = swprof_register_process(r->sw, &to, &g->g);
+	if (err) {
+		free(g);
+		r->ws.register_failed++;
 		return err;
 	}
-	r->targets[r->nr_targets++] = rt;
-	r->st.threads++;
-	r->st.threads_live++;
-	return 0;
+	sym_proc_refresh(r->sym, pid);
+	pthread_mutex_lock(&r->lock);
+	err = rec_group_publish(r, g);
+	pthread_mutex_unlock(&r->lock);
+	if (err) {
+		swprof_group_free(g->g);
+		free(g);
+		return err;
+	}
+	rec_reader_wake(r);
+	return 1;
 }
 
 int rec_add_process(struct rec_session *r, pid_t pid)
@@ -519,8 +600,11 @@ int rec_add_process(struct rec_session *r, pid_t pid)
 	char path[64];
 	struct dirent *de;
 	int added = 0, first_err = 0, err;
+	bool known;
 	DIR *d;
 
+	if (rec_follows_processes(r))
+		return add_process_group(r, pid);
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	d = opendir(path);
 	if (!d)
@@ -528,7 +612,12 @@ int rec_add_process(struct rec_session *r, pid_t pid)
 	while ((de = readdir(d))) {
 		pid_t tid = atoi(de->d_name);
 
-		if (tid <= 0 || registered(r, tid))
+		if (tid <= 0)
+			continue;
+		pthread_mutex_lock(&r->lock);
+		known = registered(r, tid);
+		pthread_mutex_unlock(&r->lock);
+		if (known)
 			continue;
 		err = rec_add_thread(r, pid, tid);
 		if (!err)
@@ -540,28 +629,104 @@ int rec_add_process(struct rec_session *r, pid_t pid)
 	return added || !first_err ? added : first_err;
 }
 
+bool rec_process_gone(const struct rec_session *r, pid_t pid)
+{
+	struct rec_group *g;
+	bool gone;
+
+	pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+	g = group_of(r, pid);
+	gone = g && g->gone;
+	pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+	if (g)
+		return gone;
+	return kill(pid, 0) && errno == ESRCH;
+}
+
+/*
+ * Process queued records until the queue is empty or the deadline (0: none)
+ * passes.  Returns true when everything queued was processed.
+ */
+static bool process_queue(struct rec_session *r, uint64_t deadline)
+{
+	unsigned int n = 0;
+
+	for (;;) {
+		struct rq_chunk *c = r->w_list;
+
+		if (!c) {
+			pthread_mutex_lock(&r->lock);
+			r->w_list = r->q_head;
+			r->q_head = r->q_tail = NULL;
+			pthread_mutex_unlock(&r->lock);
+			r->w_off = 0;
+			if (!r->w_list)
+				return true;
+			continue;
+		}
+		while (r->w_off < c->used) {
+			const struct rq_ent *e = (const void *)(c->data + r->w_off);
+
+			rec_process(r, e->rt, (const struct swprof_rec *)(e + 1));
+			r->w_off += sizeof(*e) + e->size;
+			if (deadline && !(++n & 63) && rec_now_ns() >= deadline)
+				return false;
+		}
+		r->w_list = c->next;
+		r->w_off = 0;
+		pthread_mutex_lock(&r->lock);
+		r->q_bytes -= c->cap;
+		pthread_cond_broadcast(&r->cond);	/* room again for the reader */
+		pthread_mutex_unlock(&r->lock);
+		free(c);
+	}
+}
+
+static void deadline_ts(uint64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = ns / 1000000000ULL;
+	ts->tv_nsec = ns % 1000000000ULL;
+}
+
 int rec_poll(struct rec_session *r, int timeout_ms)
 {
-	struct epoll_event ev[64];
-	size_t i;
-	int n;
+	uint64_t deadline = rec_now_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000ULL;
+	struct timespec ts;
 
-	n = epoll_wait(r->epfd, ev, 64, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
-	for (i = 0; i < (size_t)n; i++)
-		drain_target(r, ev[i].data.ptr);
-	if (n == 0)
-		return rec_drain(r);	/* below the wakeup threshold: drain on the timeout */
+	if (!r->w_list) {
+		deadline_ts(deadline, &ts);
+		pthread_mutex_lock(&r->lock);
+		while (!r->q_head && rec_now_ns() < deadline)
+			if (pthread_cond_timedwait(&r->cond, &r->lock, &ts) == ETIMEDOUT)
+				break;
+		pthread_mutex_unlock(&r->lock);
+	}
+	/* at least a little work even when the wait used the whole timeout */
+	if (deadline < rec_now_ns() + 10000000ULL)
+		deadline = rec_now_ns() + 10000000ULL;
+	process_queue(r, deadline);
 	return 0;
 }
 
 int rec_drain(struct rec_session *r)
 {
-	size_t i;
+	uint64_t req;
+	bool done;
 
-	for (i = 0; i < r->nr_targets; i++)
-		drain_target(r, r->targets[i]);
+	pthread_mutex_lock(&r->lock);
+	req = ++r->drain_req;
+	pthread_mutex_unlock(&r->lock);
+	rec_reader_wake(r);
+	for (;;) {
+		process_queue(r, 0);
+		pthread_mutex_lock(&r->lock);
+		done = r->drain_done >= req && !r->q_head;
+		if (!done && !r->q_head)
+			pthread_cond_wait(&r->cond, &r->lock);
+		pthread_mutex_unlock(&r->lock);
+		if (done)
+			break;
+	}
 	return 0;
 }
 
@@ -570,6 +735,7 @@ int rec_enable(struct rec_session *r, bool on)
 	size_t i;
 	int err, first = 0;
 
+	pthread_mutex_lock(&r->lock);
 	for (i = 0; i < r->nr_targets; i++) {
 		if (r->targets[i]->done || r->targets[i]->exited)
 			continue;
@@ -577,24 +743,33 @@ int rec_enable(struct rec_session *r, bool on)
 		if (err && err != -ESRCH && !first)
 			first = err;
 	}
+	pthread_mutex_unlock(&r->lock);
 	return first;
 }
 
 bool rec_all_exited(const struct rec_session *r)
 {
+	bool all = true;
 	size_t i;
 
-	for (i = 0; i < r->nr_targets; i++)
-		if (!r->targets[i]->exited)
-			return false;
-	return true;
+	pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+	for (i = 0; i < r->nr_targets && all; i++)
+		if (!r->targets[i]->exited && !r->targets[i]->done)
+			all = false;
+	pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
+	return all;
 }
 
 void rec_get_stats(const struct rec_session *r, struct rec_stats *st)
 {
+	const uint64_t *a = (const uint64_t *)&r->rs, *b = (const uint64_t *)&r->ws;
+	uint64_t *o = (uint64_t *)st;
 	size_t i;
 
-	*st = r->st;
+	pthread_mutex_lock((pthread_mutex_t *)&r->lock);
+	/* every counter is kept by one side only: the sum is the session's */
+	for (i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+		o[i] = a[i] + b[i];
 	st->lost = 0;
 	st->seq_gaps = 0;
 	for (i = 0; i < r->nr_targets; i++) {
@@ -608,6 +783,9 @@ void rec_get_stats(const struct rec_session *r, struct rec_stats *st)
 		else
 			st->lost += rt->tr.lost_pending;
 	}
+	st->queue_bytes = r->q_bytes;
+	st->queue_peak = r->rs.queue_peak;
+	pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
 }
 
 struct prof *rec_profile(struct rec_session *r)
