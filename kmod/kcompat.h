@@ -53,4 +53,13 @@ static inline void swprof_vm_flags_set(struct vm_area_struct *vma, unsigned long
 #define SWPROF_EXIT_PROTO void *data, struct task_struct *p
 #endif
 
+/*
+ * Multicast groups that only CAP_NET_ADMIN may join: 6.7, backported to
+ * 6.1.y and 6.6.y.  Without it the netlink events stay off (genetlink.c):
+ * they name the threads being profiled and the endpoints being traced.
+ */
+#ifdef HAVE_GENL_MCAST_CAP
+#define SWPROF_GENL_MCGRP_FLAGS GENL_MCAST_CAP_NET_ADMIN
+#endif
+
 #endif
