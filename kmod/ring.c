@@ -58,6 +58,8 @@ int swprof_ring_alloc(struct swprof_ring *r, u64 size)
 	r->hdr->consumer_offset = PAGE_SIZE;
 	r->hdr->data_offset = 2 * PAGE_SIZE;
 	r->hdr->data_size = size;
+	r->wm_armed = true;
+	r->lost_armed = true;
 	return 0;
 fail:
 	kvfree(map);
@@ -187,8 +189,11 @@ void swprof_ring_drop(struct swprof_target *t)
 	WRITE_ONCE(r->hdr->lost, r->hdr->lost + 1);
 	WRITE_ONCE(r->hdr->lost_pending, r->lost_count);
 	swprof_stats_lost();
-	if (burst)
+	/* once per burst, and re-armed only when the reader caught up to half */
+	if (burst && r->lost_armed) {
+		r->lost_armed = false;
 		ring_event(t, SWPROF_CMD_SAMPLES_LOST, r->size - ring_free_bytes(r));
+	}
 }
 
 /*
@@ -226,6 +231,13 @@ void swprof_ring_commit_at(struct swprof_target *t, void *rec, u32 type, u16 fla
 	mark = r->wakeup_bytes ? r->wakeup_bytes : 1;
 	if (before < mark && after >= mark)
 		irq_work_queue(&t->wake_work);
-	if (before < high && after >= high && after <= r->size)
+	/* hysteresis: a reader hovering at 3/4 gets one event, not one per record */
+	if (after < r->size / 2) {
+		r->wm_armed = true;
+		r->lost_armed = true;
+	}
+	if (before < high && after >= high && after <= r->size && r->wm_armed) {
+		r->wm_armed = false;
 		ring_event(t, SWPROF_CMD_RING_WATERMARK, after);
+	}
 }

@@ -51,6 +51,14 @@ static enum hrtimer_restart cpu_timer_fn(struct hrtimer *timer)
 	}
 	if (!test_bit(SWPROF_T_ENABLED, &t->state))
 		return HRTIMER_NORESTART;
+	if (t->ttask && !t->trace_charged) {
+		/* a trace segment reached its threshold: now it counts */
+		if (!swprof_trace_charge(t)) {
+			swprof_trace_target_end(t, SWPROF_TRACE_END_QUOTA);
+			return HRTIMER_NORESTART;
+		}
+		t->trace_charged = true;
+	}
 	n = hrtimer_forward_now(timer, ns_to_ktime(t->period_ns));
 	t->remaining_ns = t->period_ns;
 	swprof_emit_sample(t, get_irq_regs(), t->period_ns * (n ? n : 1));
@@ -98,6 +106,14 @@ static enum hrtimer_restart wall_timer_fn(struct hrtimer *timer)
 
 	if (!test_bit(SWPROF_T_ENABLED, &t->state))
 		return HRTIMER_NORESTART;
+	if (t->ttask && !t->trace_charged) {
+		/* a trace segment reached its threshold: now it counts */
+		if (!swprof_trace_charge(t)) {
+			swprof_trace_target_end(t, SWPROF_TRACE_END_QUOTA);
+			return HRTIMER_NORESTART;
+		}
+		t->trace_charged = true;
+	}
 	n = hrtimer_forward_now(timer, ns_to_ktime(t->period_ns));
 	if (current == task) {
 		swprof_emit_sample(t, get_irq_regs(), t->period_ns * (n ? n : 1));

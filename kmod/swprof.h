@@ -50,6 +50,8 @@ struct swprof_ring {
 	u64 lost_first;			/* first seq of the pending lost range */
 	u64 lost_count;			/* dropped, LOST record not yet written */
 	u32 wakeup_bytes;
+	bool wm_armed;			/* RING_WATERMARK may be sent */
+	bool lost_armed;		/* SAMPLES_LOST may be sent */
 };
 
 /* swprof_target.state bits */
@@ -128,6 +130,7 @@ struct swprof_target {
 	struct list_head tnode;		/* in ttask->targets */
 	u32 trace_seq;
 	u32 trace_max;			/* samples at most; 0 = no limit */
+	bool trace_charged;		/* counted against max_sampling_count */
 	struct irq_work wake_work;
 	wait_queue_head_t wq;
 	struct swprof_ring ring;
@@ -192,6 +195,7 @@ int swprof_trace_session(struct swprof_file *sf, void __user *uarg);
 int swprof_trace_begin(struct swprof_file *sf, void __user *uarg);
 int swprof_trace_end(void);
 void swprof_trace_target_end(struct swprof_target *t, u32 reason);
+bool swprof_trace_charge(struct swprof_target *t);
 void swprof_trace_task_put(struct swprof_ttask *tt);
 void swprof_session_release(struct swprof_group *g);
 long swprof_session_ioctl(struct swprof_group *g, unsigned int cmd, void __user *uarg);

@@ -204,13 +204,15 @@ static struct swprof_ttask *task_find(struct swprof_session *ss, u32 id)
 
 static long task_end_ioctl(struct swprof_session *ss, void __user *uarg)
 {
+	struct swprof_trace_task_ref ref;
 	struct swprof_ttask *tt;
-	u32 id;
+	long err;
 
-	if (get_user(id, (u32 __user *)uarg))
-		return -EFAULT;
+	err = swprof_copy_in(&ref, sizeof(ref), sizeof(ref), uarg);
+	if (err)
+		return err;
 	mutex_lock(&ss->lock);
-	tt = task_find(ss, id);
+	tt = task_find(ss, ref.id);
 	if (tt)
 		refcount_inc(&tt->ref);
 	mutex_unlock(&ss->lock);
@@ -254,7 +256,8 @@ long swprof_session_ioctl(struct swprof_group *g, unsigned int cmd, void __user 
 {
 	struct swprof_session *ss = swprof_group_session(g);
 
-	if (cmd == SWPROF_IOC_TRACE_TASK_END)
+	if (_IOC_NR(cmd) == _IOC_NR(SWPROF_IOC_TRACE_TASK_END) &&
+	    _IOC_DIR(cmd) == _IOC_DIR(SWPROF_IOC_TRACE_TASK_END))
 		return task_end_ioctl(ss, uarg);
 	if (_IOC_NR(cmd) == _IOC_NR(SWPROF_IOC_TRACE_TASK_ADD) &&
 	    _IOC_DIR(cmd) == _IOC_DIR(SWPROF_IOC_TRACE_TASK_ADD))
@@ -407,7 +410,6 @@ static struct swprof_ttask *admit(const char *endpoint, struct swprof_group **ou
 				tt->refused_parallel++;
 				*err = -EBUSY;
 			} else {
-				tt->admitted++;
 				tt->active++;
 				refcount_inc(&tt->ref);
 				found = tt;
@@ -424,12 +426,31 @@ out:
 	return found;
 }
 
+/*
+ * The segment's first sample is due: charge it to max_sampling_count.
+ * Any context (the WALL timer).  False: the count is spent.
+ */
+bool swprof_trace_charge(struct swprof_target *t)
+{
+	struct swprof_ttask *tt = t->ttask;
+	unsigned long flags;
+	bool ok;
+
+	raw_spin_lock_irqsave(&tt->lock, flags);
+	ok = tt->admitted < tt->max_sampling_count;
+	if (ok)
+		tt->admitted++;
+	else
+		tt->refused_count++;
+	raw_spin_unlock_irqrestore(&tt->lock, flags);
+	return ok;
+}
+
 static void unadmit(struct swprof_ttask *tt)
 {
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&tt->lock, flags);
-	tt->admitted--;
 	tt->active--;
 	raw_spin_unlock_irqrestore(&tt->lock, flags);
 	swprof_trace_task_put(tt);

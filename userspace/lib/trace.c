@@ -68,7 +68,9 @@ int swprof_trace_task_add(struct swprof_group *session, const struct swprof_trac
 
 int swprof_trace_task_end(struct swprof_group *session, __u32 id)
 {
-	return ioctl(session->fd, SWPROF_IOC_TRACE_TASK_END, &id) < 0 ? -errno : 0;
+	struct swprof_trace_task_ref ref = { .size = sizeof(ref), .id = id };
+
+	return ioctl(session->fd, SWPROF_IOC_TRACE_TASK_END, &ref) < 0 ? -errno : 0;
 }
 
 int swprof_trace_task_stats(struct swprof_group *session, __u32 id,

@@ -227,7 +227,7 @@ static int fake_group_ioctl(bool session, unsigned long cmd, void *arg)
 		return 0;
 	case SWPROF_IOC_TRACE_TASK_END:
 		fake.task_ends++;
-		fake.task_end_id = *(__u32 *)arg;
+		fake.task_end_id = ((struct swprof_trace_task_ref *)arg)->id;
 		return fake.task_errno ? fake_fail(fake.task_errno) : 0;
 	case SWPROF_IOC_TRACE_TASK_STATS: {
 		struct swprof_trace_task_stats st = fake.task_stats;

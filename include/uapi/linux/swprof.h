@@ -27,7 +27,7 @@
 #define SWPROF_API_MINOR	1
 
 /* Ring format version, in struct swprof_ring_header.version. */
-#define SWPROF_RING_VERSION	1
+#define SWPROF_RING_VERSION	2	/* 2: swprof_sample.trace_task/trace_seq (API 1.1) */
 
 /* Feature bits reported by SWPROF_IOC_VERSION. */
 #define SWPROF_FEAT_MODE_CPU	(1ULL << 0)	/* SWPROF_MODE_CPU */
@@ -147,8 +147,13 @@ struct swprof_global_stats {
 /*
  * The calling thread starts a traced request (API 1.1).  0: admitted, sampled
  * in WALL mode into the session from min_duration on; ENOENT: no running task
- * for this endpoint; EDQUOT: the task's max_sampling_count is reached;
- * EBUSY: its max_parallel is reached; EALREADY: this thread is in a segment.
+ * for this endpoint that the session's owner may sample; EDQUOT: the task's
+ * max_sampling_count is reached; EBUSY: its max_parallel is reached;
+ * EALREADY: this thread is in a segment.  A segment counts against
+ * max_sampling_count when its first sample is due (it reached the
+ * threshold), as SkyWalking's agents count: fast requests cost nothing; one
+ * that reaches the threshold after the count is spent ends (TRACE_END
+ * reason QUOTA) without samples.
  */
 #define SWPROF_IOC_TRACE_BEGIN	_IOWR(SWPROF_IOC_MAGIC, 0x05, struct swprof_trace_begin)
 /* The calling thread's traced request ended.  ENOENT: it was not admitted. */
@@ -191,12 +196,19 @@ struct swprof_trace_task {
 	char endpoint[SWPROF_ENDPOINT_MAX];	/* exact match, NUL-terminated */
 };
 
+/* Names a task (SWPROF_IOC_TRACE_TASK_END). */
+struct swprof_trace_task_ref {
+	__u32 size;
+	__u32 id;
+};
+
+/* Output, but id is read too: of the input, size and id. */
 struct swprof_trace_task_stats {
 	__u32 size;
 	__u32 id;		/* in */
-	__u32 admitted;		/* segments admitted so far */
+	__u32 admitted;		/* segments charged: sampled at least once (reached the threshold) */
 	__u32 active;		/* being sampled now */
-	__u64 refused_count;	/* begins refused: max_sampling_count reached */
+	__u64 refused_count;	/* begins refused, or segments ended at the threshold: max_sampling_count reached */
 	__u64 refused_parallel;	/* begins refused: max_parallel reached */
 	__u32 ended;		/* 1 once the task ended (end time or SWPROF_IOC_TRACE_TASK_END) */
 	__u32 __pad;
@@ -267,8 +279,8 @@ struct swprof_target_stats {
 #define SWPROF_IOC_GROUP_STATS	_IOWR(SWPROF_IOC_MAGIC, 0x21, struct swprof_group_stats)
 /* Session fds (API 1.1). */
 #define SWPROF_IOC_TRACE_TASK_ADD _IOWR(SWPROF_IOC_MAGIC, 0x30, struct swprof_trace_task)
-/* end a task now: its segments get a TRACE_END record; the arg is a __u32 id */
-#define SWPROF_IOC_TRACE_TASK_END _IOW(SWPROF_IOC_MAGIC, 0x31, __u32)
+/* end a task now: its segments get a TRACE_END record */
+#define SWPROF_IOC_TRACE_TASK_END _IOW(SWPROF_IOC_MAGIC, 0x31, struct swprof_trace_task_ref)
 #define SWPROF_IOC_TRACE_TASK_STATS _IOWR(SWPROF_IOC_MAGIC, 0x32, struct swprof_trace_task_stats)
 
 /*
@@ -440,6 +452,7 @@ enum swprof_trace_end_reason {
 	SWPROF_TRACE_END_MAX_SAMPLES	= 2,	/* the per-segment maximum was reached */
 	SWPROF_TRACE_END_EXIT		= 3,	/* the thread exited */
 	SWPROF_TRACE_END_SESSION	= 4,	/* the session was closed */
+	SWPROF_TRACE_END_QUOTA		= 5,	/* reached the threshold after max_sampling_count was spent */
 };
 
 struct swprof_trace_end {
