@@ -10,7 +10,7 @@ static const char *const messages[] = {
 	[EACCES] = "no permission to open /dev/swprof: check its owner and mode",
 	[EPERM] = "not allowed: registering another user's (or a non-dumpable) thread needs "
 		  "CAP_SYS_PTRACE; kernel stacks and resetting statistics need CAP_PERFMON "
-		  "(or CAP_SYS_ADMIN)",
+		  "(or CAP_SYS_ADMIN); listening to swprof events needs CAP_NET_ADMIN",
 	[ESRCH] = "no such thread (it may have exited)",
 	[ENOSPC] = "swprof's limit on registered targets or on ring memory for all targets "
 		   "is reached: unregister targets or ask for smaller rings",
@@ -29,6 +29,7 @@ static const char *const messages[] = {
 	[EDQUOT] = "the trace task has admitted its max sampling count of segments",
 	[EBUSY] = "the trace task samples its max parallel segments already",
 	[EALREADY] = "this thread is already in a traced segment",
+	[ENOBUFS] = "the swprof events socket overflowed: events were lost; read it more often",
 	[EBADF] = "not an open file descriptor (a swprof target, group or session fd was "
 		  "closed?)",
 };
