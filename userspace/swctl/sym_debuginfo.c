@@ -7,7 +7,6 @@
  * ELF holding the .symtab entries that .dynsym lacks).  Also: zstd
  * compressed debug sections, which libelf/libdw 0.188 cannot read.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -20,6 +19,8 @@
 
 #include <lzma.h>
 #include <zlib.h>
+
+#include <zstd.h>
 
 #include "sym_priv.h"
 
@@ -330,23 +331,6 @@ int sym_find_debuginfo(struct sym_session *s, struct sym_file *f)
 /* ------------------------------------------------------------------ */
 /* Compressed sections. */
 
-static bool load_zstd(struct sym_session *s)
-{
-	if (s->zstd_tried)
-		return s->zstd_decompress != NULL;
-	s->zstd_tried = true;
-	s->zstd_handle = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!s->zstd_handle)
-		return false;
-	*(void **)&s->zstd_decompress = dlsym(s->zstd_handle, "ZSTD_decompress");
-	*(void **)&s->zstd_is_error = dlsym(s->zstd_handle, "ZSTD_isError");
-	if (!s->zstd_decompress || !s->zstd_is_error) {
-		s->zstd_decompress = NULL;
-		return false;
-	}
-	return true;
-}
-
 static bool read_chdr(Elf *elf, const Elf_Data *raw, GElf_Chdr *ch, size_t *hdr)
 {
 	if (gelf_getclass(elf) == ELFCLASS32) {
@@ -402,8 +386,6 @@ int sym_decompress_sections(struct sym_session *s, struct sym_file *f, Elf *elf)
 		if (!raw || !raw->d_buf || !read_chdr(elf, raw, &ch, &hdr) ||
 		    ch.ch_type != ELFCOMPRESS_ZSTD || ch.ch_size > (1UL << 32))
 			continue;
-		if (!load_zstd(s))
-			return -ENOTSUP;
 		buf = malloc(ch.ch_size ? ch.ch_size : 1);
 		z = calloc(1, sizeof(*z));
 		if (!buf || !z) {
@@ -411,9 +393,9 @@ int sym_decompress_sections(struct sym_session *s, struct sym_file *f, Elf *elf)
 			free(z);
 			return -ENOMEM;
 		}
-		got = s->zstd_decompress(buf, ch.ch_size, (char *)raw->d_buf + hdr,
+		got = ZSTD_decompress(buf, ch.ch_size, (char *)raw->d_buf + hdr,
 					 raw->d_size - hdr);
-		if (s->zstd_is_error(got) || got != ch.ch_size) {
+		if (ZSTD_isError(got) || got != ch.ch_size) {
 			free(buf);
 			free(z);
 			continue;

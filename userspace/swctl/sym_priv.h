@@ -274,11 +274,6 @@ struct sym_session {
 	char *last_elf_path;
 	struct sym_rcache_ent *rcache;
 
-	/* libzstd, loaded on first use: libdw/libelf 0.188 know only zlib */
-	void *zstd_handle;
-	bool zstd_tried;
-	size_t (*zstd_decompress)(void *, size_t, const void *, size_t);
-	unsigned int (*zstd_is_error)(size_t);
 
 	struct sym_stats st;
 };

@@ -118,7 +118,6 @@ void sym_session_free(struct sym_session *s)
 	free(s->modules_path);
 	free(s->debug_dir);
 	free(s->last_elf_path);
-	/* libzstd stays loaded: unloading a library under libdw is not worth it. */
 	free(s);
 }
 
