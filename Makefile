@@ -4,6 +4,7 @@
 #   make demo       set up, build, profile a sample workload in a VM, write a flame graph
 #   make check      set up, build, run host tests and VM selftests on every kernel
 #   make bench      set up, build, run the benchmarks (ratios against perf, bpftrace...)
+#   make check-debug the VM selftests on a KASAN + lockdep + kmemleak kernel (slow)
 #
 #   make kmod KERNELS="6.1.0-56-amd64"   restrict to some kernels
 #   make module KDIR=/path/to/build      one in-place build (what DKMS runs)
@@ -16,7 +17,7 @@ export SWPROF_VERSION BUILD
 KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/probes/*) kmod/configure kmod/check-symbols \
 	     include/uapi/linux/swprof.h VERSION
 
-.PHONY: all kmod userspace selftests check demo bench clean module setup \
+.PHONY: all kmod userspace selftests check check-debug demo bench clean module setup \
 	$(addprefix kmod-,$(KERNELS))
 
 all: kmod userspace selftests demo-workload
@@ -61,6 +62,17 @@ check: setup
 demo: setup
 	@$(MAKE) --no-print-directory all
 	@tools/demo/run
+
+# The selftests on a 6.1 kernel with KASAN, lockdep, kmemleak (built once, ~25 min).
+DEBUG_TREE := $(BUILD)/debug-kernel/linux
+check-debug: setup
+	@tools/debug-kernel build
+	@$(MAKE) --no-print-directory userspace selftests demo-workload
+	@rel=$$(cat $(DEBUG_TREE)/include/config/kernel.release) && \
+	mkdir -p $(BUILD)/kmod/$$rel && cp -r --parents $(KMOD_SRCS) $(BUILD)/kmod/$$rel/ && \
+	cp Makefile $(BUILD)/kmod/$$rel/Makefile && \
+	$(MAKE) -C $(BUILD)/kmod/$$rel module KDIR=$(DEBUG_TREE) SWPROF_VERSION=$(SWPROF_VERSION)
+	@tools/check --vm-only --tree $(DEBUG_TREE) --vm-timeout 5400
 
 bench: setup
 	@$(MAKE) --no-print-directory all
