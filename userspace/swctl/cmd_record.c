@@ -644,6 +644,8 @@ int cmd_record(int argc, char **argv)
 		rec_free(r);
 		return 1;
 	}
+	/* registered first: a short-lived -p target is not missed while kallsyms loads */
+	rec_preload(r);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	start = now_ns();

@@ -417,12 +417,6 @@ int rec_new(const struct rec_opts *opts, struct rec_session **out, char *errbuf,
 		err = -ENOMEM;
 		goto fail;
 	}
-	if (opts->kernel) {
-		struct sym_frame f;
-
-		/* read kallsyms now, not in the middle of the recording */
-		sym_resolve_kernel(r->sym, 0, 0, &f, 1);
-	}
 	r->noframe_loc = name_location(r, "[no stack]");
 	for (i = 0; i < REC_NR_STATES && r->o.state_frames; i++)
 		if (state_frames[i])
@@ -472,6 +466,14 @@ void rec_free(struct rec_session *r)
 	free(r->locs);
 	free(r->ips);
 	free(r);
+}
+
+void rec_preload(struct rec_session *r)
+{
+	struct sym_frame f;
+
+	if (r->o.kernel)
+		sym_resolve_kernel(r->sym, 0, 0, &f, 1);
 }
 
 /* [lock] held */

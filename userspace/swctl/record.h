@@ -105,6 +105,13 @@ bool rec_follows_processes(const struct rec_session *r);
 bool rec_process_gone(const struct rec_session *r, pid_t pid);
 
 /*
+ * Read what symbolization will need in any case (kallsyms with kernel
+ * stacks: a second or more on a small machine) now rather than at the first
+ * sample.  Call it after registering: the rings fill meanwhile.
+ */
+void rec_preload(struct rec_session *r);
+
+/*
  * Symbolize and aggregate what the reader queued, waiting up to timeout_ms
  * for something to arrive and spending about that long at most.
  * Returns 0 or -errno.
