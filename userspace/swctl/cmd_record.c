@@ -499,8 +499,10 @@ static void print_summary(struct rec_session *r, uint32_t mode, double secs, dou
 		fprintf(stderr, "\n");
 	}
 	/* what profiling cost while it ran: reading, symbolization, aggregation */
-	fprintf(stderr, "swctl: used %.2f s of CPU while recording (%.1f%% of one CPU), %llu records read\n",
-		cpu_secs, secs > 0 ? 100 * cpu_secs / secs : 0.0, (unsigned long long)st.records);
+	fprintf(stderr, "swctl: used %.2f s of CPU while recording (%.1f%% of one CPU); "
+		"%llu records, each read within %.0f ms\n",
+		cpu_secs, secs > 0 ? 100 * cpu_secs / secs : 0.0, (unsigned long long)st.records,
+		st.ring_lag_max_ns / 1e6);
 	if (st.seq_gaps)
 		fprintf(stderr, "swctl: %llu records missing without a LOST record: please report this bug\n",
 			(unsigned long long)st.seq_gaps);
@@ -511,6 +513,11 @@ static void print_summary(struct rec_session *r, uint32_t mode, double secs, dou
 		fprintf(stderr, "swctl: %llu threads not followed (module limits max_targets or "
 			"mem_limit_mb, or swctl out of fds)\n",
 			(unsigned long long)(st.group_missed + st.register_failed));
+	/* a second behind is worth knowing about: a slow first symbolization */
+	if (st.sym_lag_max_ns > 1000000000ULL)
+		fprintf(stderr, "swctl: symbolization ran up to %.1f s behind the samples "
+			"(queue peak %.1f MiB)\n",
+			st.sym_lag_max_ns / 1e9, st.queue_peak / 1048576.0);
 	if (st.queue_full)
 		fprintf(stderr, "swctl: symbolization fell behind %llu times (queue of %.0f MiB full)\n",
 			(unsigned long long)st.queue_full, st.queue_peak / 1048576.0);

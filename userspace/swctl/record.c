@@ -652,6 +652,7 @@ bool rec_process_gone(const struct rec_session *r, pid_t pid)
 static bool process_queue(struct rec_session *r, uint64_t deadline)
 {
 	unsigned int n = 0;
+	uint64_t now = 0;
 
 	for (;;) {
 		struct rq_chunk *c = r->w_list;
@@ -668,8 +669,14 @@ static bool process_queue(struct rec_session *r, uint64_t deadline)
 		}
 		while (r->w_off < c->used) {
 			const struct rq_ent *e = (const void *)(c->data + r->w_off);
+			const struct swprof_rec *rec = (const void *)(e + 1);
 
-			rec_process(r, e->rt, (const struct swprof_rec *)(e + 1));
+			if (!(n & 63))
+				now = rec_now_ns();
+			/* how far symbolization runs behind the samples */
+			if (rec->time_ns && rec->time_ns < now && now - rec->time_ns > r->ws.sym_lag_max_ns)
+				r->ws.sym_lag_max_ns = now - rec->time_ns;
+			rec_process(r, e->rt, rec);
 			r->w_off += sizeof(*e) + e->size;
 			if (deadline && !(++n & 63) && rec_now_ns() >= deadline)
 				return false;

@@ -75,6 +75,8 @@ struct rec_stats {
 	uint64_t queue_bytes;	/* waiting for symbolization now */
 	uint64_t queue_peak;	/* ... at most */
 	uint64_t queue_full;	/* times the reader waited because the queue was full */
+	uint64_t ring_lag_max_ns; /* longest a record waited in its ring */
+	uint64_t sym_lag_max_ns;  /* longest from a record's time to its aggregation */
 };
 
 /*

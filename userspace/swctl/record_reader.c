@@ -16,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "record_priv.h"
 
 #define REC_SWEEP_NS	100000000ULL	/* read every ring this often */
+#define REC_READER_NICE	(-10)
 #define RQ_CHUNK	(256u << 10)
 
 void rq_free(struct rq_chunk *c)
@@ -89,6 +91,7 @@ static void target_close(struct rec_session *r, struct rec_target *rt)
 struct copy_ctx {
 	struct rec_session *r;
 	struct rec_target *rt;
+	uint64_t now;
 	int err;
 };
 
@@ -98,6 +101,9 @@ static int copy_cb(void *ctx, const struct swprof_rec *rec)
 	struct rec_session *r = c->r;
 
 	r->rs.records++;
+	/* how long records wait in the ring before the reader takes them */
+	if (rec->time_ns && rec->time_ns < c->now && c->now - rec->time_ns > r->rs.ring_lag_max_ns)
+		r->rs.ring_lag_max_ns = c->now - rec->time_ns;
 	if (!swprof_rec_valid(rec)) {
 		r->rs.bad_records++;
 		return 0;
@@ -119,10 +125,11 @@ static int copy_cb(void *ctx, const struct swprof_rec *rec)
  */
 static void target_read(struct rec_session *r, struct rec_target *rt, bool hup)
 {
-	struct copy_ctx c = { r, rt, 0 };
+	struct copy_ctx c = { r, rt, 0, 0 };
 	int n;
 
 	while (!rt->done) {
+		c.now = rec_now_ns();
 		n = swprof_target_read(rt->t, copy_cb, &c, 0);
 		if (n == -EBADMSG) {
 			/* a corrupt ring cannot be resynchronised: give up on this thread, loudly */
@@ -278,6 +285,13 @@ static void *reader_main(void *arg)
 	bool drained;
 	int n, i;
 
+	/*
+	 * The reader does little but must run often: when allowed (root,
+	 * CAP_SYS_NICE), let it ahead of the threads it samples, which may
+	 * keep every CPU busy.  Symbolization, in the caller's thread, keeps
+	 * its normal priority.
+	 */
+	setpriority(PRIO_PROCESS, gettid(), REC_READER_NICE);
 	for (;;) {
 		uint64_t since = rec_now_ns() - last_sweep;
 
