@@ -433,6 +433,17 @@ fail:
 	return err;
 }
 
+/* [lock] held, or no reader any more */
+static void free_retired(struct rec_session *r)
+{
+	while (r->retired) {
+		struct rec_target *rt = r->retired;
+
+		r->retired = rt->next;
+		free(rt);
+	}
+}
+
 void rec_free(struct rec_session *r)
 {
 	size_t i;
@@ -441,11 +452,11 @@ void rec_free(struct rec_session *r)
 		return;
 	rec_reader_stop(r);
 	for (i = 0; i < r->nr_targets; i++) {
-		if (!r->targets[i]->done && r->targets[i]->t)
-			swprof_target_free(r->targets[i]->t);
+		swprof_target_free(r->targets[i]->t);
 		free(r->targets[i]);
 	}
 	free(r->targets);
+	free_retired(r);
 	for (i = 0; i < r->nr_groups; i++) {
 		swprof_group_free(r->groups[i]->g);
 		free(r->groups[i]);
@@ -661,6 +672,9 @@ static bool process_queue(struct rec_session *r, uint64_t deadline)
 			pthread_mutex_lock(&r->lock);
 			r->w_list = r->q_head;
 			r->q_head = r->q_tail = NULL;
+			/* nothing queued: no record names a retired target any more */
+			if (!r->w_list)
+				free_retired(r);
 			pthread_mutex_unlock(&r->lock);
 			r->w_off = 0;
 			if (!r->w_list)
@@ -746,7 +760,7 @@ int rec_enable(struct rec_session *r, bool on)
 
 	pthread_mutex_lock(&r->lock);
 	for (i = 0; i < r->nr_targets; i++) {
-		if (r->targets[i]->done || r->targets[i]->exited)
+		if (r->targets[i]->exited)
 			continue;
 		err = on ? swprof_target_enable(r->targets[i]->t) : swprof_target_disable(r->targets[i]->t);
 		if (err && err != -ESRCH && !first)
@@ -763,7 +777,7 @@ bool rec_all_exited(const struct rec_session *r)
 
 	pthread_mutex_lock((pthread_mutex_t *)&r->lock);
 	for (i = 0; i < r->nr_targets && all; i++)
-		if (!r->targets[i]->exited && !r->targets[i]->done)
+		if (!r->targets[i]->exited)
 			all = false;
 	pthread_mutex_unlock((pthread_mutex_t *)&r->lock);
 	return all;
@@ -779,18 +793,14 @@ void rec_get_stats(const struct rec_session *r, struct rec_stats *st)
 	/* every counter is kept by one side only: the sum is the session's */
 	for (i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
 		o[i] = a[i] + b[i];
-	st->lost = 0;
-	st->seq_gaps = 0;
+	st->lost = r->closed_lost;
+	st->seq_gaps = r->closed_gaps;
 	for (i = 0; i < r->nr_targets; i++) {
 		const struct rec_target *rt = r->targets[i];
 
-		st->lost += rt->tr.lost;
+		/* and drops not yet reported in-band */
+		st->lost += rt->tr.lost + swprof_target_header(rt->t)->lost_pending;
 		st->seq_gaps += rt->tr.gaps;
-		/* drops not yet reported in-band, for rings still open */
-		if (!rt->done && rt->t)
-			st->lost += swprof_target_header(rt->t)->lost_pending;
-		else
-			st->lost += rt->tr.lost_pending;
 	}
 	st->queue_bytes = r->q_bytes;
 	st->queue_peak = r->rs.queue_peak;

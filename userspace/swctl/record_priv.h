@@ -30,7 +30,9 @@ struct rec_target {
 	pid_t pid, tid;			/* [worker] after creation; EXEC changes them */
 	int thread;			/* [worker] prof thread id; 0 = not known yet */
 	bool exited;			/* [lock] EXIT record read */
-	bool done;			/* [lock] closed */
+	bool done;			/* [lock] closed, moved to the retired list */
+	size_t idx;			/* [lock] in targets[] while not done */
+	struct rec_target *next;	/* [lock] retired list */
 	struct swprof_seq_tracker tr;	/* [lock] */
 };
 
@@ -73,8 +75,14 @@ struct rec_session {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* queue grew or shrank, drain done (CLOCK_MONOTONIC) */
-	struct rec_target **targets;	/* [lock] */
+	struct rec_target **targets;	/* [lock] open rings */
 	size_t nr_targets, cap_targets;	/* [lock] */
+	/*
+	 * [lock] closed targets, still named by queued records; freed by the
+	 * worker once it finds the queue empty (their last record is older).
+	 */
+	struct rec_target *retired;
+	uint64_t closed_lost, closed_gaps; /* [lock] of the closed targets */
 	struct rec_group **groups;	/* [lock] */
 	size_t nr_groups;		/* [lock] */
 	struct rq_chunk *q_head, *q_tail; /* [lock] filled by the reader */

@@ -77,13 +77,23 @@ static bool rq_full(const struct rec_session *r)
 /* Closes a target whose thread is gone; [lock] held. */
 static void target_close(struct rec_session *r, struct rec_target *rt)
 {
+	struct rec_target *last;
+
 	if (rt->done)
 		return;
 	swprof_seq_tracker_finish(&rt->tr, rt->t);
+	r->closed_lost += rt->tr.lost + rt->tr.lost_pending;
+	r->closed_gaps += rt->tr.gaps;
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, swprof_target_fd(rt->t), NULL);
 	swprof_target_free(rt->t);
 	rt->t = NULL;
 	rt->done = true;
+	/* out of targets[]: sweeps and stats stay proportional to live threads */
+	last = r->targets[--r->nr_targets];
+	r->targets[rt->idx] = last;
+	last->idx = rt->idx;
+	rt->next = r->retired;
+	r->retired = rt;
 	if (r->rs.threads_live)
 		r->rs.threads_live--;
 }
@@ -177,6 +187,7 @@ int rec_target_publish(struct rec_session *r, struct rec_target *rt)
 	}
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, swprof_target_fd(rt->t), &ev))
 		return -errno;
+	rt->idx = r->nr_targets;
 	r->targets[r->nr_targets++] = rt;
 	r->rs.threads++;
 	r->rs.threads_live++;
@@ -272,9 +283,15 @@ static void sweep(struct rec_session *r)
 
 	for (i = 0; i < r->nr_groups; i++)
 		group_accept(r, r->groups[i], 0);
-	/* targets may be added meanwhile (the lock is dropped when the queue is full) */
-	for (i = 0; i < r->nr_targets && !r->stop; i++)
-		target_read(r, r->targets[i], false);
+	/*
+	 * Downwards: closing targets[i] moves the last one, already read, into
+	 * its place.  Targets added meanwhile (the lock is dropped while the
+	 * queue is full) wait for the next sweep.
+	 */
+	for (i = r->nr_targets; i-- > 0 && !r->stop;) {
+		if (i < r->nr_targets)
+			target_read(r, r->targets[i], false);
+	}
 }
 
 static void *reader_main(void *arg)

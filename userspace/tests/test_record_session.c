@@ -531,6 +531,61 @@ TEST_F(rec, reader_drains_rings_and_accounts_lost)
 	ring_free(self, &m);
 }
 
+TEST_F(rec, closed_rings_leave_the_sweep_and_keep_their_counts)
+{
+	const __u64 ips[] = { IP(rs_serve) };
+	struct swprof_exit ex = { .hdr = { .size = sizeof(ex), .type = SWPROF_REC_EXIT } };
+	struct swprof_lost lost = { .hdr = { .size = sizeof(lost), .type = SWPROF_REC_LOST }, .count = 2 };
+	struct mem_ring m[3];
+	struct rec_stats st;
+	size_t live;
+	int i, k;
+
+	ASSERT_EQ(0, session(self, SWPROF_MODE_CPU, false));
+	for (k = 0; k < 3; k++) {
+		ring_init(&m[k]);
+		for (i = 0; i < 10; i++)
+			ring_sample(&m[k], ips, 1);
+		ring_publish(self->r, &m[k]);
+	}
+	/* rings 0 and 1 end: a LOST record, EXIT, then POLLHUP */
+	for (k = 0; k < 2; k++) {
+		lost.hdr.seq = lost.first_seq = m[k].seq;
+		lost.last_seq = m[k].seq + 1;
+		m[k].seq += 2;
+		ring_put(&m[k], &lost);
+		ex.hdr.seq = m[k].seq++;
+		ring_put(&m[k], &ex);
+		close(m[k].pfd[1]);
+		m[k].pfd[1] = -1;
+	}
+	ASSERT_TRUE(poll_until(self->r, 30, 1));
+	for (i = 0; i < 10; i++)
+		ring_sample(&m[2], ips, 1);
+	ASSERT_TRUE(poll_until(self->r, 40, 1));
+	rec_drain(self->r);
+	rec_get_stats(self->r, &st);
+	EXPECT_EQ(40, st.samples);
+	EXPECT_EQ(4, st.lost);
+	EXPECT_EQ(0, st.seq_gaps);
+	EXPECT_EQ(3, st.threads);
+	EXPECT_EQ(2, st.exits);
+	EXPECT_FALSE(rec_all_exited(self->r));
+	pthread_mutex_lock(&self->r->lock);
+	live = self->r->nr_targets;
+	EXPECT_EQ(NULL, self->r->retired);	/* freed: the queue was empty */
+	pthread_mutex_unlock(&self->r->lock);
+	EXPECT_EQ(1, live);
+	rec_free(self->r);
+	self->r = NULL;
+	for (k = 0; k < 3; k++) {
+		close(m[k].pfd[0]);
+		if (m[k].pfd[1] >= 0)
+			close(m[k].pfd[1]);
+		free(m[k].data);
+	}
+}
+
 TEST_F(rec, full_queue_makes_the_reader_wait_not_drop)
 {
 	const __u64 ips[] = { IP(rs_serve) };
