@@ -498,7 +498,7 @@ static bool registered(const struct rec_session *r, pid_t tid)
 	return false;
 }
 
-/* Ring per thread: room for ~0.5 s of samples at 999 Hz, raw stack copies included. */
+/* Ring per thread: a second or more of samples at 999 Hz, raw stack copies included. */
 static uint32_t ring_bytes(const struct rec_session *r)
 {
 	return r->o.ring_size ? r->o.ring_size : r->o.raw_stack ? 8 << 20 : 512 << 10;
@@ -536,7 +536,8 @@ int rec_add_thread(struct rec_session *r, pid_t pid, pid_t tid)
 	err = swprof_register(r->sw, &to, &rt->t);
 	if (err) {
 		free(rt);
-		r->ws.register_failed++;
+		if (err != -ESRCH)	/* a thread that exited meanwhile was not missed */
+			r->ws.register_failed++;
 		return err;
 	}
 	rt->kind = REC_POLL_TARGET;
