@@ -3,8 +3,9 @@
  * swprof_driver: profile a benchmark workload with swprof the way a cheap
  * profiler would, and report what it cost.
  *
- *   swprof_driver -F HZ [--kernel] [--raw N] [--ring BYTES] [--drain-ms MS]
- *                 [--no-drain] [--stacks FILE] [--maps FILE] -- CMD ARGS...
+ *   swprof_driver [--mode cpu|offcpu|wall] -F HZ | --period-ns NS [--kernel]
+ *                 [--raw N] [--ring BYTES] [--drain-ms MS] [--no-drain]
+ *                 [--stacks FILE] [--maps FILE] -- CMD ARGS...
  *
  * Runs CMD with --wait (added right after CMD), reads the TIDs it prints,
  * registers each thread (user stacks, kernel stacks with --kernel, N bytes
@@ -15,6 +16,12 @@
  * symbolizes; nothing is symbolized here.  --no-drain reads the rings only
  * once CMD has exited (to tell the reader's cost from the module's; the
  * rings must be large enough to hold everything).
+ *
+ * --mode: how the threads are registered.  cpu (default): a sample every
+ * period of on-CPU time (-F HZ or --period-ns).  offcpu: one OFFCPU record
+ * per voluntary block, whatever its length (min_block_ns 0); -F and
+ * --period-ns are ignored.  wall: a sample every period of wall time.
+ * SAMPLE and OFFCPU records are hashed and counted alike.
  *
  * Output on stdout: CMD's own output after its TID line, then one line
  *   swprof_driver: samples=... lost=... bytes=... stacks=... cost_p50_ns=... ...
@@ -161,6 +168,7 @@ struct target_ctx {
 struct totals {
 	struct stack_table stacks;
 	uint64_t samples, lost_records, lost, other, bytes, bad;
+	uint64_t offcpu, offcpu_ns;	/* OFFCPU records among samples, their summed time */
 	uint64_t ring_wakeups, timer_drains, epoll_wakeups, drains_with_data;
 	int err;
 };
@@ -185,6 +193,11 @@ static int on_record(void *arg, const struct swprof_rec *rec)
 		return 0;
 	}
 	switch (rec->type) {
+	case SWPROF_REC_OFFCPU:
+		tot->offcpu++;
+		tot->offcpu_ns += ((const struct swprof_sample *)rec)->period_ns;
+		/* counted and hashed like a sample */
+		__attribute__((fallthrough));
 	case SWPROF_REC_SAMPLE:
 		s = (const void *)rec;
 		ips = swprof_sample_ips(s);
@@ -333,8 +346,10 @@ static uint64_t rusage_ns(const struct rusage *ru)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: swprof_driver -F HZ [--kernel] [--raw BYTES] [--ring BYTES] [--drain-ms MS]\n"
-		"                     [--no-drain] [--stacks FILE] [--maps FILE] -- CMD [ARGS...]\n");
+		"usage: swprof_driver [--mode cpu|offcpu|wall] -F HZ | --period-ns NS [--kernel]\n"
+		"                     [--raw BYTES] [--ring BYTES] [--drain-ms MS] [--no-drain]\n"
+		"                     [--stacks FILE] [--maps FILE] -- CMD [ARGS...]\n"
+		"  (--mode offcpu ignores -F and --period-ns)\n");
 }
 
 static void die_child(struct child *ch)
@@ -356,9 +371,14 @@ int main(int argc, char **argv)
 		{ "no-drain", no_argument, NULL, 'n' },
 		{ "stacks", required_argument, NULL, 's' },
 		{ "maps", required_argument, NULL, 'm' },
+		{ "mode", required_argument, NULL, 'M' },
+		{ "period-ns", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
+	unsigned long long period_ns = 0;
+	const char *mode_name = "cpu";
+	__u32 mode = SWPROF_MODE_CPU;
 	unsigned long hz = 0, raw = 0, ring = 1 << 20, drain_ms = 100;
 	const char *stacks_path = NULL, *maps_path = NULL;
 	bool kstack = false, child_done = false, out_open = true, no_drain = false;
@@ -385,11 +405,38 @@ int main(int argc, char **argv)
 		case 'n': no_drain = true; break;
 		case 's': stacks_path = optarg; break;
 		case 'm': maps_path = optarg; break;
+		case 'M': mode_name = optarg; break;
+		case 'P': period_ns = strtoull(optarg, NULL, 0); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!hz || hz > 1000000000ul || optind >= argc || !drain_ms) {
+	if (!strcmp(mode_name, "cpu")) {
+		mode = SWPROF_MODE_CPU;
+	} else if (!strcmp(mode_name, "offcpu")) {
+		mode = SWPROF_MODE_OFFCPU;
+	} else if (!strcmp(mode_name, "wall")) {
+		mode = SWPROF_MODE_WALL;
+	} else {
+		fprintf(stderr, "swprof_driver: --mode wants cpu, offcpu or wall\n");
+		return 2;
+	}
+	if (mode == SWPROF_MODE_OFFCPU) {
+		hz = 0;
+		period_ns = 0;
+	} else {
+		if (hz > 1000000000ul)
+			hz = 0;
+		if (!period_ns && hz)
+			period_ns = 1000000000ull / hz;
+		if (!period_ns) {
+			usage(stderr);
+			return 2;
+		}
+		if (!hz)
+			hz = (unsigned long)(1000000000ull / period_ns);
+	}
+	if (optind >= argc || !drain_ms) {
 		usage(stderr);
 		return 2;
 	}
@@ -454,10 +501,11 @@ int main(int argc, char **argv)
 	for (i = 0; i < nr; i++) {
 		SWPROF_OPTS(swprof_target_opts, o,
 			.tid = (__u32)tids[i],
-			.mode = SWPROF_MODE_CPU,
+			.mode = mode,
 			.flags = SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE |
 				 (kstack ? SWPROF_TARGET_KSTACK : 0),
-			.period_ns = 1000000000ull / hz,
+			.period_ns = period_ns,
+			.min_block_ns = 0,
 			.ring_size = (__u32)ring,
 			.wakeup_bytes = (__u32)(ring / 4),
 			.raw_stack_size = (__u32)raw,
@@ -587,15 +635,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	fflush(stdout);
-	printf("swprof_driver: threads=%d hz=%lu kernel=%d raw=%lu ring=%lu no_drain=%d"
-	       " samples=%llu lost=%llu lost_pending=%llu bytes=%llu stacks=%zu other_records=%llu"
+	printf("swprof_driver: mode=%s period_ns=%llu threads=%d hz=%lu kernel=%d raw=%lu ring=%lu no_drain=%d"
+	       " samples=%llu offcpu_records=%llu offcpu_ns=%llu lost=%llu lost_pending=%llu bytes=%llu stacks=%zu other_records=%llu"
 	       " bad_records=%llu seq_gaps=%llu seq_bad=%llu faults=%llu utrunc=%llu"
 	       " timer_misses=%llu epoll_wakeups=%llu ring_wakeups=%llu timer_drains=%llu"
 	       " drains_with_data=%llu driver_cpu_ns=%llu"
 	       " module_samples=%llu module_lost=%llu module_timer_misses=%llu"
 	       " cost_count=%llu cost_mean_ns=%llu cost_p50_ns=%llu cost_p99_ns=%llu\n",
-	       nr, hz, kstack, raw, ring, no_drain,
-	       (unsigned long long)tot.samples, (unsigned long long)tot.lost,
+	       mode_name, period_ns, nr, hz, kstack, raw, ring, no_drain,
+	       (unsigned long long)tot.samples, (unsigned long long)tot.offcpu,
+	       (unsigned long long)tot.offcpu_ns, (unsigned long long)tot.lost,
 	       (unsigned long long)pending, (unsigned long long)tot.bytes, tot.stacks.used,
 	       (unsigned long long)tot.other, (unsigned long long)tot.bad,
 	       (unsigned long long)gaps, (unsigned long long)seq_bad,
