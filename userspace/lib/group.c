@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Group fds: a whole process or a trace session; accept hands out targets. */
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -86,19 +85,5 @@ int swprof_group_stats(struct swprof_group *g, struct swprof_group_stats *st)
 
 int swprof_group_wait(struct swprof_group *g, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = g->fd, .events = POLLIN };
-	int n;
-
-	n = poll(&pfd, 1, timeout_ms);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return SWPROF_WAIT_TIMEOUT;
-	if (pfd.revents & POLLNVAL)
-		return -EBADF;
-	if (pfd.revents & POLLIN)	/* before HUP: accept what is left first */
-		return SWPROF_WAIT_DATA;
-	if (pfd.revents & POLLHUP)
-		return SWPROF_WAIT_EXITED;
-	return -EIO;
+	return swprof_fd_wait(g->fd, timeout_ms);
 }

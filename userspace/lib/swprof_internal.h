@@ -53,6 +53,9 @@ int swprof_target_from_mem(const struct swprof_ring_header *hdr,
 			   struct swprof_ring_consumer *cons, const void *data,
 			   int fd, struct swprof_target **out);
 
+/* poll() a target or group fd: SWPROF_WAIT_* or a negative errno. */
+int swprof_fd_wait(int fd, int timeout_ms);
+
 /* Header sanity shared by the mmap and in-memory paths: 0 or -EPROTO. */
 int swprof_ring_header_check(const struct swprof_ring_header *hdr);
 

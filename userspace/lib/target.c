@@ -216,9 +216,10 @@ int swprof_target_stats(struct swprof_target *t, struct swprof_target_stats *st)
 	return target_ioctl(t, SWPROF_IOC_TARGET_STATS, st);
 }
 
-int swprof_target_wait(struct swprof_target *t, int timeout_ms)
+/* poll() an fd that reports POLLIN for data and POLLHUP once it is over. */
+int swprof_fd_wait(int fd, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	int n;
 
 	n = poll(&pfd, 1, timeout_ms);
@@ -228,9 +229,14 @@ int swprof_target_wait(struct swprof_target *t, int timeout_ms)
 		return SWPROF_WAIT_TIMEOUT;
 	if (pfd.revents & POLLNVAL)
 		return -EBADF;
-	if (pfd.revents & POLLIN)	/* before HUP: read what is left first */
+	if (pfd.revents & POLLIN)	/* before HUP: read (or accept) what is left first */
 		return SWPROF_WAIT_DATA;
 	if (pfd.revents & POLLHUP)
 		return SWPROF_WAIT_EXITED;
 	return -EIO;			/* POLLERR */
+}
+
+int swprof_target_wait(struct swprof_target *t, int timeout_ms)
+{
+	return swprof_fd_wait(t->fd, timeout_ms);
 }
