@@ -75,6 +75,20 @@ size_t swprof_snapshot_size(const struct swprof_target *t)
 	return sizeof(struct swprof_snapshot) + sample_max(t) - sizeof(struct swprof_sample);
 }
 
+/* The fixed part of a SAMPLE or OFFCPU record, trace fields aside. */
+static void sample_fill(struct swprof_target *t, struct swprof_sample *s, u32 flags, u16 nk,
+			u16 nu, u32 raw, u64 period_ns)
+{
+	s->cpu = raw_smp_processor_id();
+	s->pid = t->pid_nr;
+	s->tid = t->tid_nr;
+	s->flags = flags;
+	s->nr_kernel = nk;
+	s->nr_user = nu;
+	s->raw_size = raw;
+	s->period_ns = period_ns;
+}
+
 /* Fill the trace fields of a sample of a trace segment; false: the segment is full. */
 static bool trace_fields(struct swprof_target *t, struct swprof_sample *s)
 {
@@ -118,14 +132,7 @@ void swprof_emit_sample(struct swprof_target *t, struct pt_regs *regs, u64 perio
 	if (!trace_fields(t, s))
 		goto out;
 	flags = swprof_capture(t, regs, false, s->data, &nk, &nu, &raw);
-	s->cpu = raw_smp_processor_id();
-	s->pid = t->pid_nr;
-	s->tid = t->tid_nr;
-	s->flags = flags;
-	s->nr_kernel = nk;
-	s->nr_user = nu;
-	s->raw_size = raw;
-	s->period_ns = period_ns;
+	sample_fill(t, s, flags, nk, nu, raw, period_ns);
 	swprof_ring_commit(t, s, SWPROF_REC_SAMPLE, SWPROF_STATE_RUNNING, sample_size(nk, nu, raw));
 	if (t->ttask)
 		t->trace_seq++;
@@ -203,14 +210,7 @@ bool swprof_emit_snapshot(struct swprof_target *t, u32 type, u64 period_ns, u64 
 	smp_rmb();
 	if (remote && READ_ONCE(sn->seq) != seq)
 		goto miss;	/* it ran meanwhile: this copy may be torn; nothing published */
-	s->cpu = raw_smp_processor_id();
-	s->pid = t->pid_nr;
-	s->tid = t->tid_nr;
-	s->flags = flags;
-	s->nr_kernel = nk;
-	s->nr_user = nu;
-	s->raw_size = raw;
-	s->period_ns = period_ns;
+	sample_fill(t, s, flags, nk, nu, raw, period_ns);
 	swprof_ring_commit_at(t, s, type, state, sample_size(nk, nu, raw), time_ns);
 	if (t->ttask)
 		t->trace_seq++;
@@ -281,15 +281,18 @@ void swprof_emit_exec(struct swprof_target *t, struct task_struct *task, u16 fla
 /* A thread's name, first record of a thread attached through a group. */
 void swprof_emit_comm(struct swprof_target *t, struct task_struct *task)
 {
+	char comm[SWPROF_COMM_LEN];
 	struct swprof_comm *c;
 	unsigned long irqflags;
 
+	/* task_lock() is taken here, not with interrupts off below */
+	__get_task_comm(comm, sizeof(comm), task);
 	c = fixed_begin(t, sizeof(*c), &irqflags);
 	if (!c)
 		return;
 	c->pid = t->pid_nr;
 	c->tid = t->tid_nr;
-	__get_task_comm(c->comm, sizeof(c->comm), task);
+	memcpy(c->comm, comm, sizeof(c->comm));
 	fixed_end(t, c, SWPROF_REC_COMM, 0, sizeof(*c), irqflags);
 }
 
