@@ -65,44 +65,61 @@ static unsigned int kstack_capture(struct pt_regs *regs, u64 *ips, unsigned int 
 	return n;
 }
 
-struct user_frame {
-	unsigned long next_fp;
-	unsigned long ret;
-};
-
 /*
  * Frame-pointer walk.  Every step must move strictly up the stack, so a
  * corrupt chain ends the walk instead of looping; a fault ends it too.
+ *
+ * One pagefault_disable() for the whole walk and two unsafe_get_user()s per
+ * frame inside user_access_begin() (access_ok plus the speculation barrier):
+ * a copy_from_user_nofault() per frame costs several times more, and this
+ * runs at every sample.  Nothing inside the uaccess section calls out.
  */
 static unsigned int ustack_capture(struct pt_regs *uregs, u64 *ips, unsigned int max,
 				   u32 *flags)
 {
-	unsigned long fp = uregs->bp, sp = uregs->sp;
-	struct user_frame frame;
+	unsigned long fp = uregs->bp, sp = uregs->sp, next_fp, ret;
 	unsigned int n = 0;
 
 	if (!max)
 		return 0;
 	ips[n++] = uregs->ip;
+	/*
+	 * No nmi_uaccess_okay() (not exported): every caller runs in the
+	 * target's own context with its mm loaded: an interrupt or IPI that
+	 * found current == target (switch_mm runs with interrupts off), or the
+	 * sched_switch hook before the switch; kernel threads never get here.
+	 */
+	pagefault_disable();
 	while (fp && !(fp & 7) && fp >= sp) {
-		if (copy_from_user_nofault(&frame, (void __user *)fp, sizeof(frame))) {
-			*flags |= SWPROF_SAMPLE_UFAULT;
-			break;
-		}
-		if (!frame.ret)
+		const unsigned long __user *frame = (const unsigned long __user *)fp;
+
+		if (!user_access_begin(frame, 2 * sizeof(unsigned long)))
+			goto fault;
+		unsafe_get_user(next_fp, &frame[0], fault_end);
+		unsafe_get_user(ret, &frame[1], fault_end);
+		user_access_end();
+		if (!ret)
 			break;
 		if (n == max) {
 			*flags |= SWPROF_SAMPLE_UTRUNC;
 			break;
 		}
-		ips[n++] = frame.ret;
-		if (frame.next_fp <= fp) {
-			if (frame.next_fp)
+		ips[n++] = ret;
+		if (next_fp <= fp) {
+			if (next_fp)
 				*flags |= SWPROF_SAMPLE_UBADFP;
 			break;
 		}
-		fp = frame.next_fp;
+		fp = next_fp;
 	}
+	pagefault_enable();
+	return n;
+
+fault_end:
+	user_access_end();
+fault:
+	pagefault_enable();
+	*flags |= SWPROF_SAMPLE_UFAULT;
 	return n;
 }
 

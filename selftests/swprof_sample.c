@@ -153,6 +153,93 @@ TEST_F(cpu, raw_stack)
 	swprof_target_free(t);
 }
 
+/*
+ * A thread spinning with a frame pointer the walk must not follow: into a
+ * PROT_NONE page above its stack (the copy faults and is fixed up), or to
+ * a kernel address (refused before any read).  Every sample then holds the
+ * interrupted IP alone, flagged UFAULT, and the header counts the faults.
+ */
+struct badfp {
+	unsigned long fp;
+	atomic_int tid;
+	atomic_int stop;
+};
+
+static __attribute__((noinline)) void spin_with_fp(unsigned long fp, atomic_int *stop)
+{
+	__asm__ volatile("push %%rbp\n\t"
+			 "mov %0, %%rbp\n"
+			 "1:\tcmpl $0, (%1)\n\t"
+			 "je 1b\n\t"
+			 "pop %%rbp"
+			 : : "r"(fp), "r"(stop) : "memory", "cc");
+}
+
+static void *badfp_main(void *arg)
+{
+	struct badfp *b = arg;
+
+	atomic_store(&b->tid, gettid_());
+	spin_with_fp(b->fp, &b->stop);
+	return NULL;
+}
+
+static void run_badfp(struct __test_metadata *_metadata, struct swprof *sw, bool kernel_fp)
+{
+	const size_t stack_size = 1 << 20, guard = 1 << 16;
+	struct badfp b = { 0 };
+	struct swprof_target *t;
+	struct drained d;
+	pthread_attr_t attr;
+	pthread_t th;
+	unsigned int faults;
+	uint64_t used;
+	char *map;
+
+	/* the thread's stack at the bottom, an inaccessible page above it */
+	map = mmap(NULL, stack_size + guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, mprotect(map + stack_size, guard, PROT_NONE));
+	b.fp = kernel_fp ? 0xffff888000001000ul : (unsigned long)map + stack_size + 64;
+	ASSERT_EQ(0, pthread_attr_init(&attr));
+	ASSERT_EQ(0, pthread_attr_setstack(&attr, map, stack_size));
+	ASSERT_EQ(0, pthread_create(&th, &attr, badfp_main, &b));
+	while (!atomic_load(&b.tid))
+		usleep(1000);
+	drained_init(&d);
+	t = reg(_metadata, sw, b.tid, SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE, 1 << 18, 0);
+	ASSERT_NE(NULL, t);
+	read_for(t, &d, th, 200000000ull, 10000000000ull, &used);
+	swprof_target_disable(t);
+	atomic_store(&b.stop, 1);
+	pthread_join(th, NULL);
+	drain(t, &d);
+	faults = swprof_target_header(t)->faults;
+	TH_LOG("%s: samples %u, with the IP alone %u, UFAULT %u, header faults %u",
+	       kernel_fp ? "kernel address" : "PROT_NONE page", d.samples, d.user_depth1,
+	       d.ufault, faults);
+	EXPECT_GT(d.samples, 50);
+	/* all but a sample or two taken before the thread reached the loop */
+	EXPECT_GE(d.user_depth1 * 100, d.samples * 90);
+	EXPECT_GE(d.ufault * 100, d.samples * 90);
+	EXPECT_EQ(d.ufault, faults);
+	EXPECT_EQ(0, d.kernel_addr_seen);
+	swprof_target_free(t);
+	pthread_attr_destroy(&attr);
+	munmap(map, stack_size + guard);
+}
+
+TEST_F(cpu, fp_into_unmapped_page)
+{
+	run_badfp(_metadata, self->sw, false);
+}
+
+TEST_F(cpu, fp_to_kernel_address)
+{
+	run_badfp(_metadata, self->sw, true);
+}
+
 /* Without the raw option, no sample carries registers or stack bytes. */
 TEST_F(cpu, no_raw_unless_asked)
 {

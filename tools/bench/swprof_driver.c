@@ -3,12 +3,13 @@
  * swprof_driver: profile a benchmark workload with swprof the way a cheap
  * profiler would, and report what it cost.
  *
- *   swprof_driver [--mode cpu|offcpu|wall] -F HZ | --period-ns NS [--kernel]
+ *   swprof_driver [--mode cpu|offcpu|wall] -F HZ | --period-ns NS [--kernel | --no-stacks]
  *                 [--raw N] [--ring BYTES] [--drain-ms MS] [--no-drain]
  *                 [--stacks FILE] [--maps FILE] -- CMD ARGS...
  *
  * Runs CMD with --wait (added right after CMD), reads the TIDs it prints,
- * registers each thread (user stacks, kernel stacks with --kernel, N bytes
+ * registers each thread (user stacks, kernel stacks with --kernel, only the
+ * interrupted user IP with --no-stacks, N bytes
  * of raw stack with --raw), releases CMD with a byte on its stdin, then
  * drains every ring from an epoll loop (ring wakeups at a quarter full,
  * plus a periodic drain) until CMD exits.  Each sample's stack is hashed
@@ -346,7 +347,7 @@ static uint64_t rusage_ns(const struct rusage *ru)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: swprof_driver [--mode cpu|offcpu|wall] -F HZ | --period-ns NS [--kernel]\n"
+		"usage: swprof_driver [--mode cpu|offcpu|wall] -F HZ | --period-ns NS [--kernel | --no-stacks]\n"
 		"                     [--raw BYTES] [--ring BYTES] [--drain-ms MS] [--no-drain]\n"
 		"                     [--stacks FILE] [--maps FILE] -- CMD [ARGS...]\n"
 		"  (--mode offcpu ignores -F and --period-ns)\n");
@@ -365,6 +366,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "freq", required_argument, NULL, 'F' },
 		{ "kernel", no_argument, NULL, 'k' },
+		{ "no-stacks", no_argument, NULL, 'N' },
 		{ "raw", required_argument, NULL, 'r' },
 		{ "ring", required_argument, NULL, 'R' },
 		{ "drain-ms", required_argument, NULL, 'd' },
@@ -381,7 +383,7 @@ int main(int argc, char **argv)
 	__u32 mode = SWPROF_MODE_CPU;
 	unsigned long hz = 0, raw = 0, ring = 1 << 20, drain_ms = 100;
 	const char *stacks_path = NULL, *maps_path = NULL;
-	bool kstack = false, child_done = false, out_open = true, no_drain = false;
+	bool kstack = false, ustack = true, child_done = false, out_open = true, no_drain = false;
 	static struct target_ctx tcs[MAX_THREADS];
 	static pid_t tids[MAX_THREADS];
 	struct epoll_event ev, evs[MAX_EVENTS];
@@ -399,6 +401,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'F': hz = strtoul(optarg, NULL, 0); break;
 		case 'k': kstack = true; break;
+		case 'N': ustack = false; kstack = false; break;	/* the interrupted IP only */
 		case 'r': raw = strtoul(optarg, NULL, 0); break;
 		case 'R': ring = strtoul(optarg, NULL, 0); break;
 		case 'd': drain_ms = strtoul(optarg, NULL, 0); break;
@@ -504,6 +507,7 @@ int main(int argc, char **argv)
 			.mode = mode,
 			.flags = SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE |
 				 (kstack ? SWPROF_TARGET_KSTACK : 0),
+			.max_user_depth = ustack ? 0 : 1,
 			.period_ns = period_ns,
 			.min_block_ns = 0,
 			.ring_size = (__u32)ring,
