@@ -11,10 +11,16 @@
 # Lines written by the VM's init ("swprof-vm: ...") are never problems, and
 # neither are the sections it brackets with "swprof-vm: ... begin" / "... end"
 # (the kmemleak baseline taken before CMD, the task dump at a timeout).
+# Lockdep's reports are caught by their own words ("WARNING: possible
+# circular locking dependency detected", "DEBUG_LOCKS_WARN_ON", ...), not by
+# the bare word "lockdep": a PROVE_LOCKING kernel (tools/debug-kernel) says
+# "rcu: RCU lockdep checking is enabled." at every boot.
 
 BEGIN {
 	trig = "WARNING:|(^|[^A-Za-z0-9_])BUG([^A-Za-z0-9_]|$)|Oops|general protection fault" \
-	       "|Call Trace|possible recursive locking|circular locking|lockdep" \
+	       "|Call Trace|possible recursive locking|circular locking" \
+	       "|DEBUG_LOCKS_WARN_ON|lockdep is turned off|locking correctness validator" \
+	       "|trying to register non-static key" \
 	       "|inconsistent lock state|KASAN|UBSAN|KFENCE" \
 	       "|kmemleak: .*suspected memory leak|unreferenced object|Objects remaining" \
 	       "|Kernel panic|Unable to handle kernel|blocked for more than [0-9]+ seconds" \
