@@ -63,7 +63,7 @@ demo: setup
 	@$(MAKE) --no-print-directory all
 	@tools/demo/run
 
-# The selftests on a 6.1 kernel with KASAN, lockdep, kmemleak (built once, ~25 min).
+# The selftests on a 6.1 kernel with KASAN, lockdep, kmemleak (built once, ~40 min; docs/testing.md).
 DEBUG_TREE := $(BUILD)/debug-kernel/linux
 check-debug: setup
 	@tools/debug-kernel build
