@@ -128,6 +128,7 @@ struct drained {
 	unsigned int kernel_addr_seen;	/* any kernel-looking value where it must not be */
 	unsigned int raw_samples, raw_ok;
 	unsigned int ufault, user_depth1;	/* samples flagged UFAULT, with one user frame */
+	unsigned int no_user;		/* samples with no user frame (an exiting thread) */
 	unsigned int samples_after_exec;
 	uint64_t lost_count;
 	uint64_t period_sum;	/* sum of the samples' period_ns */
@@ -157,6 +158,8 @@ static inline void drained_sample(struct drained *d, const struct swprof_sample 
 		d->ufault++;
 	if (s->nr_user == 1)
 		d->user_depth1++;
+	if (!s->nr_user)
+		d->no_user++;
 	for (i = 0; i < s->nr_user; i++)
 		if (uips[i] >= KERNEL_SPACE_START)
 			d->kernel_addr_seen++;

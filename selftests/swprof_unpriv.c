@@ -99,12 +99,18 @@ TEST_F(nobody, no_kernel_addresses)
 	atomic_store(&zstop, 1);
 	pthread_join(th, NULL);
 	drain(t, &d);
-	TH_LOG("samples %u, with kernel frames %u, kernel-looking values %u", d.samples,
-	       d.with_kernel, d.kernel_addr_seen);
+	TH_LOG("samples %u, with kernel frames %u, kernel-looking values %u, without user context %u",
+	       d.samples, d.with_kernel, d.kernel_addr_seen, d.no_user);
 	EXPECT_GT(d.samples, 50);
 	EXPECT_EQ(0, d.with_kernel);
 	EXPECT_EQ(0, d.kernel_addr_seen);
-	EXPECT_EQ(d.samples, d.raw_samples);
+	/*
+	 * Every sample with a user context has its registers and raw copy.  The
+	 * thread exits still registered: a tick in do_exit() after its mm is
+	 * gone has none (seen once on the debug kernel, where that path is slow).
+	 */
+	EXPECT_EQ(d.samples - d.no_user, d.raw_samples);
+	EXPECT_LE(d.no_user, 2);
 	swprof_target_free(t);
 }
 
