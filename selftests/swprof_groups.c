@@ -506,25 +506,50 @@ TEST_F(trace, threshold_not_reached)
 }
 
 /* Only segments that reach the threshold count against max_sampling_count. */
+/*
+ * Fast requests are admitted but never charged; the task's quota goes to
+ * slow ones only.  A fast request is 5 ms of spinning; a host that stalls
+ * the vCPU can stretch one past the 40 ms threshold, and then the module
+ * rightly charges it: such an attempt proves nothing, and the test starts
+ * over with a new task (at most 3 attempts; a fast request measured under
+ * 30 ms that got charged fails it).
+ */
 TEST_F(trace, only_slow_segments_count)
 {
 	struct swprof_trace_task_stats st = { .size = sizeof(st) };
 	struct swprof_accept acc;
 	struct ring_seen r;
-	int i, quota_ends = 0, sampled = 0;
-	__u32 id;
+	int i, attempt, quota_ends = 0, sampled = 0;
+	uint64_t t0, took, slowest = 0;
+	char endpoint[32];
+	__u32 id = 0;
 
-	id = add_task(_metadata, self->session, "/quota", 40 * MS, 2, 2, 0);
-	for (i = 0; i < 5; i++) {	/* fast requests: admitted, never charged */
-		ASSERT_EQ(0, begin(self->dev, "/quota", "seg-fast", NULL));
-		spin_ms(5);
-		ASSERT_EQ(0, ioctl(self->dev, SWPROF_IOC_TRACE_END));
+	for (attempt = 0; attempt < 3; attempt++) {
+		snprintf(endpoint, sizeof(endpoint), "/quota-%d", attempt);
+		id = add_task(_metadata, self->session, endpoint, 40 * MS, 2, 2, 0);
+		slowest = 0;
+		for (i = 0; i < 5; i++) {	/* fast requests: admitted, never charged */
+			t0 = mono_ns();
+			ASSERT_EQ(0, begin(self->dev, endpoint, "seg-fast", NULL));
+			spin_ms(5);
+			ASSERT_EQ(0, ioctl(self->dev, SWPROF_IOC_TRACE_END));
+			took = mono_ns() - t0;
+			if (took > slowest)
+				slowest = took;
+		}
+		if (slowest < 30 * MS)
+			break;
+		TH_LOG("attempt %d: the host stretched a 5 ms request to %.1f ms: again, new task",
+		       attempt, slowest / 1e6);
+		while (accept_one(self->session, &acc) == 0)
+			close(acc.fd);
 	}
+	ASSERT_LT(slowest, 30 * MS);
 	st.id = id;
 	ASSERT_EQ(0, ioctl(self->session, SWPROF_IOC_TRACE_TASK_STATS, &st));
 	EXPECT_EQ(0, st.admitted);
 	for (i = 0; i < 3; i++) {	/* slow ones: two are sampled, the third ends at its threshold */
-		if (begin(self->dev, "/quota", "seg-slow", NULL))
+		if (begin(self->dev, endpoint, "seg-slow", NULL))
 			continue;
 		spin_ms(80);
 		ioctl(self->dev, SWPROF_IOC_TRACE_END);
@@ -540,13 +565,13 @@ TEST_F(trace, only_slow_segments_count)
 		}
 	}
 	ASSERT_EQ(0, ioctl(self->session, SWPROF_IOC_TRACE_TASK_STATS, &st));
-	TH_LOG("sampled %d, ended for quota %d, admitted %u, refused %llu", sampled, quota_ends,
-	       st.admitted, (unsigned long long)st.refused_count);
+	TH_LOG("sampled %d, ended for quota %d, admitted %u, refused %llu (slowest fast request %.1f ms)",
+	       sampled, quota_ends, st.admitted, (unsigned long long)st.refused_count, slowest / 1e6);
 	EXPECT_EQ(2, sampled);
 	EXPECT_EQ(2, st.admitted);
 	/* the third slow one: refused at begin (EDQUOT) or ended at its threshold */
 	EXPECT_EQ(1, st.refused_count);
-	EXPECT_EQ(-EDQUOT, begin(self->dev, "/quota", "seg-late", NULL));
+	EXPECT_EQ(-EDQUOT, begin(self->dev, endpoint, "seg-late", NULL));
 }
 
 TEST_F(trace, max_samples_then_task_end)
