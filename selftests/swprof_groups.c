@@ -131,9 +131,25 @@ static void child_main(int go_fd, int nthreads)
 	_exit(0);
 }
 
-TEST(process_follows_new_threads)
+/* Follow every thread of process @child, CPU mode at 1 kHz; the group fd. */
+static int register_process(struct __test_metadata *_metadata, int dev, pid_t child,
+			    __u32 ring_size)
 {
 	struct swprof_target_attr a = { .size = sizeof(a) };
+	int gfd;
+
+	a.tid = child;
+	a.mode = SWPROF_MODE_CPU;
+	a.flags = SWPROF_TARGET_PROCESS | SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE;
+	a.period_ns = MS;
+	a.ring_size = ring_size;
+	gfd = ioctl(dev, SWPROF_IOC_REGISTER, &a);
+	EXPECT_LE(0, gfd) TH_LOG("register process: %s", strerror(errno));
+	return gfd;
+}
+
+TEST(process_follows_new_threads)
+{
 	struct swprof_group_stats gs = { .size = sizeof(gs) };
 	struct swprof_accept acc;
 	int dev, gfd, go[2], status, fds[16], nfds = 0, i;
@@ -148,13 +164,8 @@ TEST(process_follows_new_threads)
 	ASSERT_LE(0, child);
 	if (child == 0)
 		child_main(go[0], 3);
-	a.tid = child;
-	a.mode = SWPROF_MODE_CPU;
-	a.flags = SWPROF_TARGET_PROCESS | SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE;
-	a.period_ns = MS;
-	a.ring_size = 1 << 18;
-	gfd = ioctl(dev, SWPROF_IOC_REGISTER, &a);
-	ASSERT_LE(0, gfd) TH_LOG("register process: %s", strerror(errno));
+	gfd = register_process(_metadata, dev, child, 1 << 18);
+	ASSERT_LE(0, gfd);
 	ASSERT_EQ(0, ioctl(gfd, SWPROF_IOC_GROUP_STATS, &gs));
 	EXPECT_EQ(child, (pid_t)gs.pid);
 	EXPECT_EQ(1, gs.attached);
@@ -266,7 +277,6 @@ static int cmp_u64(const void *a, const void *b)
 
 TEST(process_attaches_spinning_threads_promptly)
 {
-	struct swprof_target_attr a = { .size = sizeof(a) };
 	struct swprof_accept acc;
 	uint64_t lat[PROMPT_THREADS], t0;
 	int dev, gfd, go[2], status, fds[PROMPT_THREADS + 1], tids[PROMPT_THREADS + 1];
@@ -284,13 +294,8 @@ TEST(process_attaches_spinning_threads_promptly)
 	ASSERT_LE(0, child);
 	if (child == 0)
 		prompt_child(go[0]);
-	a.tid = child;
-	a.mode = SWPROF_MODE_CPU;
-	a.flags = SWPROF_TARGET_PROCESS | SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE;
-	a.period_ns = MS;
-	a.ring_size = 1 << 16;
-	gfd = ioctl(dev, SWPROF_IOC_REGISTER, &a);
-	ASSERT_LE(0, gfd) TH_LOG("register process: %s", strerror(errno));
+	gfd = register_process(_metadata, dev, child, 1 << 16);
+	ASSERT_LE(0, gfd);
 	ASSERT_EQ(1, write(go[1], "x", 1));
 	/* take the threads as they come, until all are attached or 15 s passed */
 	t0 = mono_ns();
