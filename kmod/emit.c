@@ -279,21 +279,28 @@ void swprof_emit_exec(struct swprof_target *t, struct task_struct *task, u16 fla
 }
 
 /* A thread's name, first record of a thread attached through a group. */
-void swprof_emit_comm(struct swprof_target *t, struct task_struct *task)
+/* A COMM record with @name (NUL-terminated, cut to SWPROF_COMM_LEN - 1). */
+void swprof_emit_comm_name(struct swprof_target *t, const char *name)
 {
-	char comm[SWPROF_COMM_LEN];
 	struct swprof_comm *c;
 	unsigned long irqflags;
 
-	/* task_lock() is taken here, not with interrupts off below */
-	__get_task_comm(comm, sizeof(comm), task);
 	c = fixed_begin(t, sizeof(*c), &irqflags);
 	if (!c)
 		return;
 	c->pid = t->pid_nr;
 	c->tid = t->tid_nr;
-	memcpy(c->comm, comm, sizeof(c->comm));
+	strscpy_pad(c->comm, name, sizeof(c->comm));
 	fixed_end(t, c, SWPROF_REC_COMM, 0, sizeof(*c), irqflags);
+}
+
+void swprof_emit_comm(struct swprof_target *t, struct task_struct *task)
+{
+	char comm[SWPROF_COMM_LEN];
+
+	/* task_lock() is taken here, not with interrupts off in the writer */
+	__get_task_comm(comm, sizeof(comm), task);
+	swprof_emit_comm_name(t, comm);
 }
 
 void swprof_emit_trace_begin(struct swprof_target *t, const char *segment_id, u64 real_ns)

@@ -20,7 +20,8 @@
  * CPU: the snapshot taken at its last switch-out (blocked or preempted),
  * flagged with that state.
  *
- * sched_process_exit and sched_process_exec report exit and exec in-band;
+ * sched_process_exit and sched_process_exec report exit and exec in-band,
+ * task_rename a thread's new name;
  * sched_process_fork lets process groups follow new threads.  Tracepoints
  * are looked up with for_each_kernel_tracepoint(): their __tracepoint_*
  * symbols are not exported.
@@ -331,6 +332,22 @@ static void probe_sched_exec(void *data, struct task_struct *p, pid_t old_pid,
 	}
 }
 
+/*
+ * task_rename (prctl(PR_SET_NAME), pthread_setname_np(), a write to
+ * /proc/PID/task/TID/comm, exec), under the renamed task's task_lock: its
+ * new name goes in-band, so that samples after it are told apart.
+ */
+static void probe_task_rename(void *data, struct task_struct *task, const char *comm)
+{
+	struct swprof_target *t;
+
+	if (!atomic_read(&swprof_nr_targets))
+		return;
+	swprof_for_each_target(t, task)
+		if (!test_bit(SWPROF_T_EXITED, &t->state))
+			swprof_emit_comm_name(t, comm);
+}
+
 /* IPI on the target's CPU: start its CPU timer if it is running there now. */
 static void arm_if_running(void *arg)
 {
@@ -403,6 +420,7 @@ static struct {
 	{ "sched_process_exit", probe_sched_exit },
 	{ "sched_process_exec", probe_sched_exec },
 	{ "sched_process_fork", probe_sched_fork },
+	{ "task_rename", probe_task_rename },
 };
 
 static void find_tracepoint(struct tracepoint *tp, void *priv)

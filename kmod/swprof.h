@@ -228,6 +228,7 @@ void swprof_emit_end(struct swprof_target *t, unsigned long irqflags);
 void swprof_emit_exit(struct swprof_target *t, struct task_struct *task);
 void swprof_emit_exec(struct swprof_target *t, struct task_struct *task, u16 flags);
 void swprof_emit_comm(struct swprof_target *t, struct task_struct *task);
+void swprof_emit_comm_name(struct swprof_target *t, const char *name);
 void swprof_emit_trace_begin(struct swprof_target *t, const char *segment_id, u64 real_ns);
 void swprof_emit_trace_end(struct swprof_target *t, u32 reason);
 

@@ -6,6 +6,7 @@
  */
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "common.h"
@@ -31,7 +32,8 @@ struct ring_seen {
 	unsigned int comm, samples, chain, exits, execs, trace_begin, trace_end;
 	unsigned int seq_expected, seq_bad, trace_task, end_reason, end_samples;
 	uint64_t begin_ns, first_sample_ns;
-	char comm_name[SWPROF_COMM_LEN], segment[SWPROF_SEGMENT_ID_MAX];
+	char comm_name[SWPROF_COMM_LEN], first_comm[SWPROF_COMM_LEN];
+	char segment[SWPROF_SEGMENT_ID_MAX];
 	int first_type;
 };
 
@@ -43,7 +45,8 @@ static int ring_cb(void *ctx, const struct swprof_rec *rec)
 		r->first_type = rec->type;
 	switch (rec->type) {
 	case SWPROF_REC_COMM:
-		r->comm++;
+		if (!r->comm++)
+			memcpy(r->first_comm, ((const struct swprof_comm *)rec)->comm, SWPROF_COMM_LEN);
 		memcpy(r->comm_name, ((const struct swprof_comm *)rec)->comm, SWPROF_COMM_LEN);
 		break;
 	case SWPROF_REC_SAMPLE: {
@@ -336,6 +339,65 @@ TEST(process_attaches_spinning_threads_promptly)
 	close(gfd);
 	close(dev);
 	munmap(prompt, sizeof(*prompt));
+}
+
+/*
+ * A registered thread's new name comes in-band (COMM), whoever renames it:
+ * itself (prctl(PR_SET_NAME)) or another thread (/proc/.../comm).
+ */
+static atomic_int rename_step;
+
+static void *renamed_thread(void *arg)
+{
+	atomic_store((atomic_int *)arg, gettid_());
+	while (atomic_load(&rename_step) < 1)
+		usleep(1000);
+	prctl(PR_SET_NAME, "swprof-self");
+	atomic_store(&rename_step, 2);
+	while (atomic_load(&rename_step) < 3)
+		usleep(1000);
+	return NULL;
+}
+
+TEST(rename_reported_in_band)
+{
+	struct swprof_target_attr a = { .size = sizeof(a) };
+	atomic_int tid = 0;
+	struct ring_seen r;
+	char path[64];
+	pthread_t th;
+	int dev, fd, cfd;
+
+	atomic_store(&rename_step, 0);
+	dev = dev_open();
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, pthread_create(&th, NULL, renamed_thread, &tid));
+	while (!atomic_load(&tid))
+		usleep(1000);
+	a.tid = tid;
+	a.mode = SWPROF_MODE_CPU;
+	a.flags = SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE;
+	a.period_ns = MS;
+	a.ring_size = 1 << 16;
+	fd = ioctl(dev, SWPROF_IOC_REGISTER, &a);
+	ASSERT_LE(0, fd) TH_LOG("register: %s", strerror(errno));
+	atomic_store(&rename_step, 1);
+	while (atomic_load(&rename_step) < 2)
+		usleep(1000);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
+	cfd = open(path, O_WRONLY);
+	ASSERT_LE(0, cfd);
+	ASSERT_EQ(11, write(cfd, "swprof-proc", 11));
+	close(cfd);
+	atomic_store(&rename_step, 3);
+	pthread_join(th, NULL);
+	drain_fd(fd, &r);
+	TH_LOG("COMM records %u: first '%.16s', last '%.16s'", r.comm, r.first_comm, r.comm_name);
+	EXPECT_EQ(2, r.comm);
+	EXPECT_STREQ("swprof-self", r.first_comm);
+	EXPECT_STREQ("swprof-proc", r.comm_name);
+	close(fd);
+	close(dev);
 }
 
 TEST(process_group_errors)

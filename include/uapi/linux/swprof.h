@@ -425,7 +425,12 @@ struct swprof_exec {
 	char comm[SWPROF_COMM_LEN];
 };
 
-/* A thread's name: first record of a thread attached through a group (1.1). */
+/*
+ * A thread's name (1.1): the first record of a thread attached through a
+ * group, and, for every target, the new name each time the thread is
+ * renamed (prctl(PR_SET_NAME), /proc/PID/task/TID/comm, and exec, where it
+ * comes before the EXEC record).  Samples after it carry that name.
+ */
 struct swprof_comm {
 	struct swprof_rec hdr;	/* type SWPROF_REC_COMM */
 	__u32 pid;
