@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "workload.h"
+
 /* Million steps per thread by default: about 1 s natively, several under TCG. */
 #define DEFAULT_WORK	400
 #define STEPS_PER_CALL	100000	/* split 10% / 30% / 60% over the three levels */
@@ -49,14 +51,6 @@ struct worker {
 };
 
 static pthread_barrier_t ready, go;
-
-static uint64_t ts_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* xorshift64* steps: cheap, data-dependent, not vectorizable away. */
 static inline uint64_t mix(uint64_t x, unsigned int n)
@@ -121,50 +115,6 @@ static void *worker_main(void *arg)
 	w->csw = (ru1.ru_nvcsw + ru1.ru_nivcsw) - (ru0.ru_nvcsw + ru0.ru_nivcsw);
 	w->sink = x;
 	return NULL;
-}
-
-/* SIGUSR1 (blocked, read through a signalfd) or one byte on a pipe stdin. */
-static int wait_for_release(void)
-{
-	struct pollfd pfd[2];
-	struct stat st;
-	sigset_t set;
-	int nfds = 1;
-	char c;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	pfd[0].fd = signalfd(-1, &set, SFD_CLOEXEC);
-	pfd[0].events = POLLIN;
-	if (pfd[0].fd < 0) {
-		perror("cpu_workload: signalfd");
-		return -1;
-	}
-	if (fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
-		pfd[1].fd = STDIN_FILENO;
-		pfd[1].events = POLLIN;
-		nfds = 2;
-	}
-	for (;;) {
-		if (poll(pfd, nfds, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			perror("cpu_workload: poll");
-			return -1;
-		}
-		if (pfd[0].revents)
-			return 0;
-		if (nfds == 2 && pfd[1].revents) {
-			ssize_t n = read(STDIN_FILENO, &c, 1);
-
-			if (n == 1)
-				return 0;
-			if (n < 0 && errno == EINTR)
-				continue;
-			fprintf(stderr, "cpu_workload: stdin closed before the start byte\n");
-			return -1;
-		}
-	}
 }
 
 static void usage(FILE *f)
@@ -237,7 +187,7 @@ int main(int argc, char **argv)
 			printf("%s%d", i ? " " : "", (int)w[i].tid);
 		printf("\n");
 		fflush(stdout);
-		if (wait_for_release())
+		if (wait_for_release("cpu_workload"))
 			return 1;
 	}
 	t0 = ts_ns(CLOCK_MONOTONIC);

@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "workload.h"
+
 #define DEFAULT_TRIPS	20000
 
 struct side {
@@ -51,14 +53,6 @@ struct side {
 };
 
 static pthread_barrier_t ready, go;
-
-static uint64_t ts_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* noinline, and a use of each result after the call: real frames, no sibling calls */
 static __attribute__((noinline)) int xfer(int fd, bool out)
@@ -126,50 +120,6 @@ static void *side_main(void *arg)
 	return NULL;
 }
 
-/* SIGUSR1 (blocked, read through a signalfd) or one byte on a pipe stdin. */
-static int wait_for_release(void)
-{
-	struct pollfd pfd[2];
-	struct stat st;
-	sigset_t set;
-	int nfds = 1;
-	char c;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	pfd[0].fd = signalfd(-1, &set, SFD_CLOEXEC);
-	pfd[0].events = POLLIN;
-	if (pfd[0].fd < 0) {
-		perror("pingpong: signalfd");
-		return -1;
-	}
-	if (fstat(STDIN_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
-		pfd[1].fd = STDIN_FILENO;
-		pfd[1].events = POLLIN;
-		nfds = 2;
-	}
-	for (;;) {
-		if (poll(pfd, nfds, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			perror("pingpong: poll");
-			return -1;
-		}
-		if (pfd[0].revents)
-			return 0;
-		if (nfds == 2 && pfd[1].revents) {
-			ssize_t n = read(STDIN_FILENO, &c, 1);
-
-			if (n == 1)
-				return 0;
-			if (n < 0 && errno == EINTR)
-				continue;
-			fprintf(stderr, "pingpong: stdin closed before the start byte\n");
-			return -1;
-		}
-	}
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: pingpong [--trips N] [--wait]\n");
@@ -235,7 +185,7 @@ int main(int argc, char **argv)
 	if (wait_start) {
 		printf("%d %d\n", (int)s[0].tid, (int)s[1].tid);
 		fflush(stdout);
-		if (wait_for_release())
+		if (wait_for_release("pingpong"))
 			return 1;
 	}
 	t0 = ts_ns(CLOCK_MONOTONIC);
