@@ -278,7 +278,6 @@ void swprof_emit_exec(struct swprof_target *t, struct task_struct *task, u16 fla
 	fixed_end(t, e, SWPROF_REC_EXEC, flags, sizeof(*e), irqflags);
 }
 
-/* A thread's name, first record of a thread attached through a group. */
 /* A COMM record with @name (NUL-terminated, cut to SWPROF_COMM_LEN - 1). */
 void swprof_emit_comm_name(struct swprof_target *t, const char *name)
 {
