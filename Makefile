@@ -20,7 +20,7 @@ KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/probes/*) kmod/configure k
 .PHONY: all kmod userspace selftests check check-debug demo bench clean module setup \
 	$(addprefix kmod-,$(KERNELS))
 
-all: kmod userspace selftests demo-workload
+all: kmod userspace selftests demo-workload stall-helper
 
 setup:
 	@tools/setup
@@ -43,6 +43,15 @@ module:
 
 userspace:
 	@$(MAKE) -f userspace/Makefile
+
+# A test helper that stalls the VM on purpose (tools/check's vm-stall suites).
+.PHONY: stall-helper
+stall-helper: $(foreach k,$(KERNELS),$(BUILD)/stall/$(k)/stall_helper.ko)
+
+$(BUILD)/stall/%/stall_helper.ko: selftests/stall/stall_helper.c selftests/stall/Kbuild
+	@mkdir -p $(BUILD)/stall/$*
+	@cp $^ $(BUILD)/stall/$*/
+	$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/stall/$* modules
 
 .PHONY: demo-workload
 demo-workload: $(BUILD)/demo/workload

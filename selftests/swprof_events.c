@@ -18,65 +18,14 @@
  * libswprof.so brings along, so it is loaded from build/lib here (or from
  * SWPROF_LIBSO).  That also checks the shared library exports it.
  */
-#include <dlfcn.h>
 #include <grp.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
 
 #include "common.h"
+#include "events_dl.h"
 #include "kselftest_harness.h"
-
-static struct {
-	int (*open)(const struct swprof_events_opts *opts, struct swprof_events **out);
-	void (*close)(struct swprof_events *ev);
-	int (*fd)(const struct swprof_events *ev);
-	int (*read)(struct swprof_events *ev, swprof_event_fn fn, void *ctx);
-	const char *(*name)(unsigned int cmd);
-	const char *(*strerror)(int err);
-} evl;
-
-/* NULL when loaded, else why not. */
-static const char *evl_load(void)
-{
-	static char path[4096], why[4200];
-	const char *env = getenv("SWPROF_LIBSO");
-	ssize_t n;
-	void *h;
-
-	if (evl.open)
-		return NULL;
-	if (env) {
-		snprintf(path, sizeof(path), "%s", env);
-	} else {
-		n = readlink("/proc/self/exe", path, sizeof(path) - 64);
-		if (n < 0)
-			return "readlink /proc/self/exe failed";
-		path[n] = '\0';
-		strcpy(strrchr(path, '/'), "/../lib/libswprof.so");
-	}
-	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(why, sizeof(why), "dlopen %s: %s", path, dlerror());
-		return why;
-	}
-	evl.open = dlsym(h, "swprof_events_open");
-	evl.close = dlsym(h, "swprof_events_close");
-	evl.fd = dlsym(h, "swprof_events_fd");
-	evl.read = dlsym(h, "swprof_events_read");
-	evl.name = dlsym(h, "swprof_event_name");
-	evl.strerror = dlsym(h, "swprof_strerror");
-	if (!evl.open || !evl.close || !evl.fd || !evl.read || !evl.name || !evl.strerror) {
-		evl.open = NULL;
-		return "libswprof.so does not export the events API";
-	}
-	return NULL;
-}
-
-#define LOAD_EVL() do {							\
-	const char *__why = evl_load();					\
-	ASSERT_EQ(NULL, __why) TH_LOG("%s", __why);			\
-} while (0)
 
 /* Skip the tests that need events from the module when it has none. */
 #define NEED_EVENTS(sw) do {						\
