@@ -5,15 +5,24 @@
  * TRACE_BEGIN, TRACE_END).  A per-target guard keeps one producer at a
  * time; samples give up on contention (and count a miss), records that must
  * not be lost wait for the other producer, which takes microseconds.
+ *
+ * The ring says when a loss or its watermark deserves an event; the event
+ * names the target, so it is sent from here.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/sched/clock.h>
 #include <linux/string.h>
+#include <linux/ktime.h>
 
-#include "swprof.h"
+#include "emit.h"
+#include "genetlink.h"
+#include "params.h"
+#include "ring.h"
+#include "stats.h"
+#include "unwind.h"
 
-bool swprof_emit_begin(struct swprof_target *t, unsigned long *irqflags)
+static bool emit_begin(struct swprof_target *t, unsigned long *irqflags)
 {
 	local_irq_save(*irqflags);
 	if (atomic_cmpxchg(&t->busy, 0, 1) != 0) {
@@ -28,14 +37,14 @@ bool swprof_emit_begin(struct swprof_target *t, unsigned long *irqflags)
  * TRACE_END): the other producer is a sample being written on another CPU,
  * which takes microseconds.
  */
-void swprof_emit_begin_wait(struct swprof_target *t, unsigned long *irqflags)
+static void emit_begin_wait(struct swprof_target *t, unsigned long *irqflags)
 {
 	local_irq_save(*irqflags);
 	while (atomic_cmpxchg(&t->busy, 0, 1) != 0)
 		cpu_relax();
 }
 
-void swprof_emit_end(struct swprof_target *t, unsigned long irqflags)
+static void emit_end(struct swprof_target *t, unsigned long irqflags)
 {
 	atomic_set_release(&t->busy, 0);
 	local_irq_restore(irqflags);
@@ -63,16 +72,52 @@ static u32 sample_size(u16 nk, u16 nu, u32 raw)
 
 static u32 sample_max(const struct swprof_target *t)
 {
-	u32 max = sizeof(struct swprof_sample) + 8 * (t->kdepth + t->udepth);
-
-	if (t->raw_size)
-		max += 8 * SWPROF_UREGS_NR + t->raw_size;
-	return max;
+	return sizeof(struct swprof_sample) + swprof_capture_max(&t->stack);
 }
 
-size_t swprof_snapshot_size(const struct swprof_target *t)
+static void ring_event(struct swprof_target *t, enum swprof_genl_cmd cmd, u64 unread)
 {
-	return sizeof(struct swprof_snapshot) + sample_max(t) - sizeof(struct swprof_sample);
+	struct swprof_event_info info = {
+		.pid = t->task ? t->task->tgid : 0,
+		.tid = t->task ? t->task->pid : 0,
+		.lost = t->ring.hdr->lost,
+		.unread = unread,
+		.ring_size = t->ring.size,
+		.task = t->trace_task,
+	};
+
+	swprof_event(cmd, &info);
+}
+
+/* The record that would have had the next seq does not fit. */
+static void drop(struct swprof_target *t)
+{
+	u64 used;
+
+	swprof_stats_lost();
+	if (swprof_ring_drop(&t->ring, &used))
+		ring_event(t, SWPROF_CMD_SAMPLES_LOST, used);
+}
+
+static void commit(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size,
+		   u64 time_ns)
+{
+	u64 unread = swprof_ring_commit(&t->ring, rec, type, flags, size, time_ns);
+
+	if (unread)
+		ring_event(t, SWPROF_CMD_RING_WATERMARK, unread);
+}
+
+/*
+ * A sample was due and was not taken: the timer or the IPI ran where the
+ * target was not, its snapshot was being rewritten, or another producer
+ * held its ring.  The one place a timer miss is counted: in the target's
+ * ring header and module-wide.
+ */
+void swprof_emit_miss(struct swprof_target *t)
+{
+	swprof_ring_count(&t->ring, &t->ring.hdr->timer_misses);
+	swprof_stats_miss();
 }
 
 /* The fixed part of a SAMPLE or OFFCPU record, trace fields aside. */
@@ -92,14 +137,14 @@ static void sample_fill(struct swprof_target *t, struct swprof_sample *s, u32 fl
 /* Fill the trace fields of a sample of a trace segment; false: the segment is full. */
 static bool trace_fields(struct swprof_target *t, struct swprof_sample *s)
 {
-	if (!t->ttask) {
+	if (!t->trace_task) {
 		s->trace_task = 0;
 		s->trace_seq = 0;
 		return true;
 	}
 	if (t->trace_max && t->trace_seq >= t->trace_max)
 		return false;
-	s->trace_task = swprof_trace_task_id(t->ttask);
+	s->trace_task = t->trace_task;
 	s->trace_seq = t->trace_seq;
 	return true;
 }
@@ -118,28 +163,29 @@ void swprof_emit_sample(struct swprof_target *t, struct pt_regs *regs, u64 perio
 	u16 nk, nu;
 	u32 flags, raw;
 
-	if (!swprof_emit_begin(t, &irqflags)) {
-		swprof_stats_miss();
+	if (!emit_begin(t, &irqflags)) {
+		swprof_emit_miss(t);
 		return;
 	}
 	if (test_bit(SWPROF_T_ENDED, &t->state) || test_bit(SWPROF_T_EXITED, &t->state))
 		goto out;
 	s = swprof_ring_reserve(r, sample_max(t));
 	if (!s) {
-		swprof_ring_drop(t);
+		drop(t);
 		goto out;
 	}
 	if (!trace_fields(t, s))
 		goto out;
-	flags = swprof_capture(t, regs, false, s->data, &nk, &nu, &raw);
+	flags = swprof_capture(&t->stack, regs, false, s->data, &nk, &nu, &raw);
 	sample_fill(t, s, flags, nk, nu, raw, period_ns);
-	swprof_ring_commit(t, s, SWPROF_REC_SAMPLE, SWPROF_STATE_RUNNING, sample_size(nk, nu, raw));
-	if (t->ttask)
+	commit(t, s, SWPROF_REC_SAMPLE, SWPROF_STATE_RUNNING, sample_size(nk, nu, raw),
+	       ktime_get_mono_fast_ns());
+	if (t->trace_task)
 		t->trace_seq++;
 	count_flags(r, flags);
 	written = true;
 out:
-	swprof_emit_end(t, irqflags);
+	emit_end(t, irqflags);
 	swprof_stats_sample(written, start ? local_clock() - start : U64_MAX);
 }
 
@@ -154,7 +200,7 @@ void swprof_snapshot_take(struct swprof_target *t, u16 state)
 
 	WRITE_ONCE(sn->seq, sn->seq + 1);	/* odd: being written */
 	smp_wmb();
-	sn->flags = swprof_capture(t, NULL, true, sn->data, &sn->nk, &sn->nu, &raw) |
+	sn->flags = swprof_capture(&t->stack, NULL, true, sn->data, &sn->nk, &sn->nu, &raw) |
 		    SWPROF_SAMPLE_SNAPSHOT;
 	sn->raw = raw;
 	sn->state = state;
@@ -182,8 +228,8 @@ bool swprof_emit_snapshot(struct swprof_target *t, u32 type, u64 period_ns, u64 
 	u16 nk, nu, state;
 	u32 raw, flags;
 
-	if (!swprof_emit_begin(t, &irqflags)) {
-		swprof_stats_miss();
+	if (!emit_begin(t, &irqflags)) {
+		swprof_emit_miss(t);
 		return false;
 	}
 	if (test_bit(SWPROF_T_ENDED, &t->state) || test_bit(SWPROF_T_EXITED, &t->state))
@@ -197,11 +243,11 @@ bool swprof_emit_snapshot(struct swprof_target *t, u32 type, u64 period_ns, u64 
 	raw = READ_ONCE(sn->raw);
 	flags = READ_ONCE(sn->flags);
 	state = READ_ONCE(sn->state);
-	if (nk > t->kdepth || nu > t->udepth || raw > t->raw_size)
+	if (nk > t->stack.kdepth || nu > t->stack.udepth || raw > t->stack.raw_size)
 		goto miss;
 	s = swprof_ring_reserve(r, sample_max(t));
 	if (!s) {
-		swprof_ring_drop(t);
+		drop(t);
 		goto out;
 	}
 	if (!trace_fields(t, s))
@@ -211,17 +257,16 @@ bool swprof_emit_snapshot(struct swprof_target *t, u32 type, u64 period_ns, u64 
 	if (remote && READ_ONCE(sn->seq) != seq)
 		goto miss;	/* it ran meanwhile: this copy may be torn; nothing published */
 	sample_fill(t, s, flags, nk, nu, raw, period_ns);
-	swprof_ring_commit_at(t, s, type, state, sample_size(nk, nu, raw), time_ns);
-	if (t->ttask)
+	commit(t, s, type, state, sample_size(nk, nu, raw), time_ns);
+	if (t->trace_task)
 		t->trace_seq++;
 	count_flags(r, flags);
 	written = true;
 	goto out;
 miss:
-	WRITE_ONCE(r->hdr->timer_misses, r->hdr->timer_misses + 1);
-	swprof_stats_miss();
+	swprof_emit_miss(t);
 out:
-	swprof_emit_end(t, irqflags);
+	emit_end(t, irqflags);
 	swprof_stats_sample(written, start ? local_clock() - start : U64_MAX);
 	return written;
 }
@@ -231,11 +276,11 @@ static void *fixed_begin(struct swprof_target *t, u32 size, unsigned long *irqfl
 {
 	void *rec;
 
-	swprof_emit_begin_wait(t, irqflags);
+	emit_begin_wait(t, irqflags);
 	rec = swprof_ring_reserve(&t->ring, size);
 	if (!rec) {
-		swprof_ring_drop(t);
-		swprof_emit_end(t, *irqflags);
+		drop(t);
+		emit_end(t, *irqflags);
 	}
 	return rec;
 }
@@ -243,8 +288,8 @@ static void *fixed_begin(struct swprof_target *t, u32 size, unsigned long *irqfl
 static void fixed_end(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size,
 		      unsigned long irqflags)
 {
-	swprof_ring_commit(t, rec, type, flags, size);
-	swprof_emit_end(t, irqflags);
+	commit(t, rec, type, flags, size, ktime_get_mono_fast_ns());
+	emit_end(t, irqflags);
 }
 
 void swprof_emit_exit(struct swprof_target *t, struct task_struct *task)
@@ -311,7 +356,7 @@ void swprof_emit_trace_begin(struct swprof_target *t, const char *segment_id, u6
 	if (!b)
 		return;
 	memset(b, 0, sizeof(*b));
-	b->task = swprof_trace_task_id(t->ttask);
+	b->task = t->trace_task;
 	b->pid = t->pid_nr;
 	b->tid = t->tid_nr;
 	b->begin_realtime_ns = real_ns;
@@ -328,7 +373,7 @@ void swprof_emit_trace_end(struct swprof_target *t, u32 reason)
 	e = fixed_begin(t, sizeof(*e), &irqflags);
 	if (!e)
 		return;
-	e->task = swprof_trace_task_id(t->ttask);
+	e->task = t->trace_task;
 	e->reason = reason;
 	e->samples = t->trace_seq;
 	e->__pad = 0;

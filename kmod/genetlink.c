@@ -31,7 +31,7 @@
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
 
-#include "events.h"
+#include "genetlink.h"
 #include "kcompat.h"
 
 static unsigned int events_queue_kb = 64;

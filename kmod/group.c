@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Groups: a whole process, or a trace session.  A group fd hands out one
- * target fd per thread (or traced segment) through SWPROF_IOC_ACCEPT, so
- * every ring keeps a single producer: the thread itself.
+ * Groups: a whole process, or a trace session (which embeds its group:
+ * session.c).  A group fd hands out one target fd per thread (or traced
+ * segment) through SWPROF_IOC_ACCEPT, so every ring keeps a single
+ * producer: the thread itself.
  *
  * A process group follows the threads the process creates later: the
  * sched_process_fork hook (preemption off, before the child first runs)
@@ -14,7 +15,6 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/hashtable.h>
 #include <linux/poll.h>
@@ -22,54 +22,36 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 
-#include "swprof.h"
+#include "emit.h"
+#include "group.h"
+#include "target.h"
+#include "uapi.h"
 
 #define GROUP_HASH_BITS 6
-
-enum { SWPROF_GROUP_PROCESS, SWPROF_GROUP_SESSION };
 
 struct attach_req {
 	struct list_head node;
 	struct task_struct *task;	/* reference held */
 };
 
-struct swprof_group {
-	refcount_t ref;
-	u32 kind;
-	struct swprof_target_params p;	/* template of the targets */
-	struct pid_namespace *pid_ns;	/* reference held */
-	raw_spinlock_t lock;		/* pending, attach, counters, state */
-	struct list_head pending;	/* targets not accepted yet */
-	struct list_head attach;	/* attach_req from the fork hook */
-	u32 nr_pending;
-	u64 attached, missed;
-	bool exited;			/* every thread of the process is gone */
-	bool dead;			/* the group fd was released */
-	wait_queue_head_t wq;
-	struct work_struct attach_work;
-	/* process groups */
-	struct hlist_node hnode;	/* swprof_groups, keyed by signal_struct */
-	struct task_struct *leader;	/* reference held: keeps ->signal alive */
-	struct signal_struct *signal;
-	u32 pid_nr;
-	void *session;			/* trace sessions: struct swprof_session */
-};
-
 static DEFINE_HASHTABLE(swprof_groups, GROUP_HASH_BITS);
 static DEFINE_RAW_SPINLOCK(swprof_groups_lock);
 atomic_t swprof_nr_groups = ATOMIC_INIT(0);
 static struct workqueue_struct *group_wq;
+static atomic64_t group_ids = ATOMIC64_INIT(0);
 
 static void attach_work_fn(struct work_struct *work);
 
-struct swprof_group *swprof_group_new(u32 kind, const struct swprof_target_params *p)
+/*
+ * A group in zeroed memory, one reference held; @free frees the object it
+ * is part of once the last reference is gone.
+ */
+void swprof_group_init(struct swprof_group *g, const struct swprof_target_params *p,
+		       void (*free)(struct swprof_group *g))
 {
-	struct swprof_group *g = kzalloc(sizeof(*g), GFP_KERNEL);
-
-	if (!g)
-		return NULL;
 	refcount_set(&g->ref, 1);
-	g->kind = kind;
+	g->id = atomic64_inc_return(&group_ids);
+	g->free = free;
 	g->p = *p;
 	g->pid_ns = get_pid_ns(p->pid_ns);
 	g->p.pid_ns = g->pid_ns;
@@ -79,7 +61,6 @@ struct swprof_group *swprof_group_new(u32 kind, const struct swprof_target_param
 	init_waitqueue_head(&g->wq);
 	INIT_WORK(&g->attach_work, attach_work_fn);
 	INIT_HLIST_NODE(&g->hnode);
-	return g;
 }
 
 void swprof_group_get(struct swprof_group *g)
@@ -94,22 +75,7 @@ void swprof_group_put(struct swprof_group *g)
 	if (g->leader)
 		put_task_struct(g->leader);
 	put_pid_ns(g->pid_ns);
-	kfree(g);
-}
-
-const struct swprof_target_params *swprof_group_params(const struct swprof_group *g)
-{
-	return &g->p;
-}
-
-void *swprof_group_session(struct swprof_group *g)
-{
-	return g->session;
-}
-
-void swprof_group_set_session(struct swprof_group *g, void *session)
-{
-	g->session = session;
+	g->free(g);
 }
 
 /* A ready target (hashed, maybe enabled) waits for SWPROF_IOC_ACCEPT. */
@@ -154,8 +120,7 @@ static void attach_thread(struct swprof_group *g, struct task_struct *task)
 		group_missed(g);
 		goto drop;
 	}
-	swprof_group_get(g);
-	t->group = g;
+	t->group_id = g->id;
 	/* nobody knows the target yet: its first record is written from here */
 	swprof_emit_comm(t, task);
 	swprof_target_hash(t);
@@ -180,7 +145,7 @@ static bool group_has(struct swprof_group *g, struct task_struct *task)
 
 	rcu_read_lock();
 	swprof_for_each_target(t, task)
-		if (t->group == g)
+		if (t->group_id == g->id)
 			found = true;
 	rcu_read_unlock();
 	return found;
@@ -220,11 +185,14 @@ void swprof_group_fork(struct task_struct *parent, struct task_struct *child)
 		return;	/* a new process: not part of the group */
 	rcu_read_lock();
 	hash_for_each_possible_rcu(swprof_groups, g, hnode, (unsigned long)parent->signal) {
-		if (g->signal != parent->signal || READ_ONCE(g->dead))
+		/* a group whose fd is going away may be on its last reference */
+		if (g->signal != parent->signal || READ_ONCE(g->dead) ||
+		    !refcount_inc_not_zero(&g->ref))
 			continue;
 		req = kmalloc(sizeof(*req), GFP_NOWAIT | __GFP_NOWARN);
 		if (!req) {
 			group_missed(g);
+			swprof_group_put(g);
 			continue;
 		}
 		get_task_struct(child);
@@ -232,7 +200,6 @@ void swprof_group_fork(struct task_struct *parent, struct task_struct *child)
 		raw_spin_lock_irqsave(&g->lock, flags);
 		list_add_tail(&req->node, &g->attach);
 		raw_spin_unlock_irqrestore(&g->lock, flags);
-		swprof_group_get(g);
 		if (!queue_work(group_wq, &g->attach_work))
 			swprof_group_put(g);	/* already queued: it holds a reference */
 	}
@@ -263,8 +230,6 @@ static void group_unhash(struct swprof_group *g)
 {
 	unsigned long flags;
 
-	if (g->kind != SWPROF_GROUP_PROCESS)
-		return;
 	raw_spin_lock_irqsave(&swprof_groups_lock, flags);
 	if (!hlist_unhashed(&g->hnode)) {
 		hash_del_rcu(&g->hnode);
@@ -273,8 +238,8 @@ static void group_unhash(struct swprof_group *g)
 	raw_spin_unlock_irqrestore(&swprof_groups_lock, flags);
 }
 
-/* Mark dead, unhash, drop what was not accepted. */
-static void group_kill(struct swprof_group *g)
+/* The group fd is gone: mark dead, unhash, drop what was not accepted. */
+void swprof_group_kill(struct swprof_group *g)
 {
 	struct swprof_target *t, *tmp;
 	unsigned long flags;
@@ -286,29 +251,19 @@ static void group_kill(struct swprof_group *g)
 	g->nr_pending = 0;
 	raw_spin_unlock_irqrestore(&g->lock, flags);
 	group_unhash(g);
-	if (g->session)
-		swprof_session_release(g);
 	list_for_each_entry_safe(t, tmp, &list, gnode) {
 		list_del_init(&t->gnode);
-		swprof_target_destroy(t);	/* drops its group reference when freed */
+		swprof_target_destroy(t);
 	}
 }
 
-static int group_release(struct inode *inode, struct file *file)
-{
-	struct swprof_group *g = file->private_data;
-
-	group_kill(g);
-	swprof_group_put(g);
-	return 0;
-}
-
-static long group_accept(struct swprof_group *g, void __user *uarg)
+long swprof_group_accept(struct swprof_group *g, void __user *uarg)
 {
 	struct swprof_target *t = NULL;
 	struct swprof_accept a;
 	unsigned long flags;
 	struct file *file;
+	bool dead;
 	int err, fd;
 
 	err = swprof_copy_in(&a, sizeof(a), sizeof(a), uarg);
@@ -316,9 +271,6 @@ static long group_accept(struct swprof_group *g, void __user *uarg)
 		return err;
 	if (a.flags || a.__pad)
 		return -EINVAL;
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0)
-		return fd;
 	raw_spin_lock_irqsave(&g->lock, flags);
 	if (!list_empty(&g->pending)) {
 		t = list_first_entry(&g->pending, struct swprof_target, gnode);
@@ -326,15 +278,21 @@ static long group_accept(struct swprof_group *g, void __user *uarg)
 		g->nr_pending--;
 	}
 	raw_spin_unlock_irqrestore(&g->lock, flags);
-	if (!t) {
-		put_unused_fd(fd);
+	if (!t)
 		return -EAGAIN;
-	}
-	file = swprof_target_file(t);
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		swprof_target_destroy(t);
-		return PTR_ERR(file);
+	fd = swprof_target_fd(t, &file);
+	if (fd < 0) {
+		/* no fd for it now (EMFILE): it stays first in line */
+		raw_spin_lock_irqsave(&g->lock, flags);
+		dead = g->dead;
+		if (!dead) {
+			list_add(&t->gnode, &g->pending);
+			g->nr_pending++;
+		}
+		raw_spin_unlock_irqrestore(&g->lock, flags);
+		if (dead)
+			swprof_target_destroy(t);
+		return fd;
 	}
 	a.fd = fd;
 	a.tid = t->tid_nr;
@@ -348,7 +306,7 @@ static long group_accept(struct swprof_group *g, void __user *uarg)
 	return 0;
 }
 
-static long group_stats(struct swprof_group *g, void __user *uarg)
+long swprof_group_stats(struct swprof_group *g, void __user *uarg)
 {
 	struct swprof_group_stats st = {};
 	unsigned long flags;
@@ -366,26 +324,8 @@ static long group_stats(struct swprof_group *g, void __user *uarg)
 	return swprof_copy_out(uarg, &st, sizeof(st));
 }
 
-static long group_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+__poll_t swprof_group_poll(struct swprof_group *g, struct file *file, poll_table *pt)
 {
-	struct swprof_group *g = file->private_data;
-	void __user *uarg = (void __user *)arg;
-
-	if (_IOC_TYPE(cmd) != SWPROF_IOC_MAGIC)
-		return -ENOTTY;
-	if (_IOC_NR(cmd) == _IOC_NR(SWPROF_IOC_ACCEPT) && _IOC_DIR(cmd) == _IOC_DIR(SWPROF_IOC_ACCEPT))
-		return group_accept(g, uarg);
-	if (_IOC_NR(cmd) == _IOC_NR(SWPROF_IOC_GROUP_STATS) &&
-	    _IOC_DIR(cmd) == _IOC_DIR(SWPROF_IOC_GROUP_STATS))
-		return group_stats(g, uarg);
-	if (g->session)
-		return swprof_session_ioctl(g, cmd, uarg);
-	return -ENOTTY;
-}
-
-static __poll_t group_poll(struct file *file, struct poll_table_struct *pt)
-{
-	struct swprof_group *g = file->private_data;
 	unsigned long flags;
 	__poll_t mask = 0;
 
@@ -399,30 +339,48 @@ static __poll_t group_poll(struct file *file, struct poll_table_struct *pt)
 	return mask;
 }
 
-static const struct file_operations swprof_group_fops = {
+/* A process group's fd. */
+static int process_release(struct inode *inode, struct file *file)
+{
+	struct swprof_group *g = file->private_data;
+
+	swprof_group_kill(g);
+	swprof_group_put(g);
+	return 0;
+}
+
+static long process_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct swprof_group *g = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (swprof_ioc_key(cmd)) {
+	case SWPROF_IOC_KEY(SWPROF_IOC_ACCEPT):
+		return swprof_group_accept(g, uarg);
+	case SWPROF_IOC_KEY(SWPROF_IOC_GROUP_STATS):
+		return swprof_group_stats(g, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static __poll_t process_poll(struct file *file, struct poll_table_struct *pt)
+{
+	return swprof_group_poll(file->private_data, file, pt);
+}
+
+static const struct file_operations swprof_process_fops = {
 	.owner = THIS_MODULE,
-	.release = group_release,
-	.unlocked_ioctl = group_ioctl,
+	.release = process_release,
+	.unlocked_ioctl = process_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.poll = group_poll,
+	.poll = process_poll,
 	.llseek = noop_llseek,
 };
 
-int swprof_group_install_fd(struct swprof_group *g, const char *name)
+static void process_free(struct swprof_group *g)
 {
-	struct file *file;
-	int fd;
-
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0)
-		return fd;
-	file = anon_inode_getfile(name, &swprof_group_fops, g, O_RDWR | O_CLOEXEC);
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		return PTR_ERR(file);
-	}
-	fd_install(fd, file);
-	return fd;
+	kfree_rcu(g, rcu);
 }
 
 /*
@@ -430,7 +388,7 @@ int swprof_group_install_fd(struct swprof_group *g, const char *name)
  * is hashed before the threads are enumerated, so a thread created
  * meanwhile is caught by the fork hook (and de-duplicated).
  */
-int swprof_register_process(struct swprof_file *sf, struct swprof_target_params *p, u32 pid)
+int swprof_group_register_process(const struct swprof_target_params *p, u32 pid)
 {
 	struct task_struct *leader, *t, **tasks;
 	struct swprof_group *g;
@@ -455,11 +413,12 @@ int swprof_register_process(struct swprof_file *sf, struct swprof_target_params 
 		put_task_struct(leader);
 		return -EPERM;
 	}
-	g = swprof_group_new(SWPROF_GROUP_PROCESS, p);
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
 	if (!g) {
 		put_task_struct(leader);
 		return -ENOMEM;
 	}
+	swprof_group_init(g, p, process_free);
 	g->leader = leader;
 	g->signal = leader->signal;
 	g->pid_nr = __task_pid_nr_ns(leader, PIDTYPE_TGID, g->pid_ns);
@@ -496,11 +455,11 @@ int swprof_register_process(struct swprof_file *sf, struct swprof_target_params 
 		g->exited = true;
 		raw_spin_unlock_irqrestore(&g->lock, flags);
 	}
-	fd = swprof_group_install_fd(g, "[swprof-process]");
+	fd = swprof_new_fd("[swprof-process]", &swprof_process_fops, g, NULL);
 	if (fd >= 0)
 		return fd;
 fail:
-	group_kill(g);
+	swprof_group_kill(g);
 	swprof_group_put(g);
 	return fd;
 }

@@ -12,6 +12,11 @@
  * When a record does not fit, it is dropped (never overwriting unread
  * data), its sequence number is consumed, and a LOST record reporting the
  * dropped range goes in before the next record that fits.
+ *
+ * The ring owns its readers' wait queue and the irq_work that wakes them,
+ * so that a record can be published from hardirq and scheduler context.
+ * It sends no event itself: drop and commit tell the producer when one is
+ * due (once per loss burst; the watermark crossed upward).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -22,14 +27,25 @@
 #include <linux/timekeeping.h>
 #include <linux/vmalloc.h>
 
-#include "events.h"
-#include "swprof.h"
+#include "kcompat.h"
+#include "ring.h"
 
-int swprof_ring_alloc(struct swprof_ring *r, u64 size)
+static void ring_wake_fn(struct irq_work *work)
+{
+	struct swprof_ring *r = container_of(work, struct swprof_ring, wake_work);
+
+	wake_up_all(&r->wq);
+}
+
+/* On failure the ring is freed already; swprof_ring_free() again is harmless. */
+int swprof_ring_alloc(struct swprof_ring *r, u64 size, u32 wakeup_bytes)
 {
 	unsigned int nr_data = size >> PAGE_SHIFT, nr_meta = 2, i;
 	struct page **map;
 
+	init_waitqueue_head(&r->wq);
+	init_irq_work(&r->wake_work, ring_wake_fn);
+	r->wakeup_bytes = wakeup_bytes;
 	r->nr_data = nr_data;
 	r->size = size;
 	r->pages = kvcalloc(nr_meta + nr_data, sizeof(*r->pages), GFP_KERNEL);
@@ -67,10 +83,12 @@ fail:
 	return -ENOMEM;
 }
 
+/* No producer can run any more; a wakeup may still be queued. */
 void swprof_ring_free(struct swprof_ring *r)
 {
 	unsigned int i;
 
+	irq_work_sync(&r->wake_work);
 	if (r->base)
 		vunmap(r->base);
 	r->base = NULL;
@@ -108,6 +126,45 @@ int swprof_ring_mmap(struct swprof_ring *r, struct vm_area_struct *vma)
 	return remap_vmalloc_range(vma, r->base, vma->vm_pgoff);
 }
 
+/*
+ * POLLIN once the unread bytes reach the wakeup threshold (any byte once
+ * the producer is done), POLLHUP when it is done and everything was read.
+ */
+__poll_t swprof_ring_poll(struct swprof_ring *r, struct file *file, poll_table *pt)
+{
+	u64 unread, mark = r->wakeup_bytes ? r->wakeup_bytes : 1;
+	__poll_t mask = 0;
+	bool hup;
+
+	poll_wait(file, &r->wq, pt);
+	unread = swprof_ring_unread(r);
+	hup = READ_ONCE(r->hup);
+	if (unread >= mark || (hup && unread))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (hup && !unread)
+		mask |= EPOLLHUP;
+	return mask;
+}
+
+/* The producer is done (exit, exec into privilege, end of a trace segment). */
+void swprof_ring_hangup(struct swprof_ring *r)
+{
+	WRITE_ONCE(r->hup, true);
+	irq_work_queue(&r->wake_work);
+}
+
+/*
+ * One more in a header counter that more than one CPU may count at once
+ * (a WALL tick and the IPI it sent earlier): never a lost update.
+ */
+void swprof_ring_count(struct swprof_ring *r, u64 *counter)
+{
+	u64 old = READ_ONCE(*counter), prev;
+
+	while ((prev = cmpxchg64(counter, old, old + 1)) != old)
+		old = prev;
+}
+
 u64 swprof_ring_unread(struct swprof_ring *r)
 {
 	u64 prod = smp_load_acquire(&r->hdr->producer_pos);
@@ -131,7 +188,7 @@ static u32 ring_free_bytes(struct swprof_ring *r)
 /*
  * Reserve room for a record of at most @size bytes (and for the LOST record
  * owed before it).  Returns where to write it, or NULL when it does not fit:
- * then the caller calls swprof_ring_drop().
+ * then the producer calls swprof_ring_drop().
  */
 void *swprof_ring_reserve(struct swprof_ring *r, u32 size)
 {
@@ -159,27 +216,14 @@ void *swprof_ring_reserve(struct swprof_ring *r, u32 size)
 	return r->data + (r->prod & (r->size - 1));
 }
 
-static void ring_event(struct swprof_target *t, enum swprof_genl_cmd cmd, u64 unread)
-{
-	struct swprof_event_info info = {
-		.pid = t->task ? t->task->tgid : 0,
-		.tid = t->task ? t->task->pid : 0,
-		.lost = t->ring.hdr->lost,
-		.unread = unread,
-		.ring_size = t->ring.size,
-		.task = t->ttask ? swprof_trace_task_id(t->ttask) : 0,
-	};
-
-	swprof_event(cmd, &info);
-}
-
 /*
- * The record that would have had the next seq does not fit.  The first
- * drop of a burst (no loss pending) is announced on netlink.
+ * The record that would have had the next seq does not fit.  True (and
+ * *used, the bytes in use) when a SAMPLES_LOST event is due: at the first
+ * drop of a burst (no loss pending), re-armed only when the reader caught
+ * up to half the ring.
  */
-void swprof_ring_drop(struct swprof_target *t)
+bool swprof_ring_drop(struct swprof_ring *r, u64 *used)
 {
-	struct swprof_ring *r = &t->ring;
 	bool burst = !r->lost_count;
 
 	if (!r->lost_count)
@@ -188,33 +232,24 @@ void swprof_ring_drop(struct swprof_target *t)
 	r->next_seq++;
 	WRITE_ONCE(r->hdr->lost, r->hdr->lost + 1);
 	WRITE_ONCE(r->hdr->lost_pending, r->lost_count);
-	swprof_stats_lost();
-	/* once per burst, and re-armed only when the reader caught up to half */
-	if (burst && r->lost_armed) {
-		r->lost_armed = false;
-		ring_event(t, SWPROF_CMD_SAMPLES_LOST, r->size - ring_free_bytes(r));
-	}
+	if (!burst || !r->lost_armed)
+		return false;
+	r->lost_armed = false;
+	*used = r->size - ring_free_bytes(r);
+	return true;
 }
 
 /*
- * Publish a record written at the reserved place.  Readers are woken when
- * the unread bytes cross the target's wakeup threshold (by default: when
- * the ring stops being empty, the only moment a reader can be asleep on it),
- * through irq_work because we may be in hardirq or scheduler context.
+ * Publish a record written at the reserved place, stamped @time_ns.
+ * Readers are woken when the unread bytes cross the wakeup threshold (by
+ * default: when the ring stops being empty, the only moment a reader can
+ * be asleep on it), through irq_work because we may be in hardirq or
+ * scheduler context.  Returns the unread bytes when they crossed 3/4 of the
+ * ring upward (a RING_WATERMARK event is due), else 0.
  */
-void swprof_ring_commit(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size)
+u64 swprof_ring_commit(struct swprof_ring *r, void *rec, u32 type, u16 flags, u32 size,
+		       u64 time_ns)
 {
-	swprof_ring_commit_at(t, rec, type, flags, size, ktime_get_mono_fast_ns());
-}
-
-/*
- * The same with the record's time given.  When the unread bytes cross 3/4
- * of the ring upward, a RING_WATERMARK event tells the controller.
- */
-void swprof_ring_commit_at(struct swprof_target *t, void *rec, u32 type, u16 flags, u32 size,
-			   u64 time_ns)
-{
-	struct swprof_ring *r = &t->ring;
 	struct swprof_rec *h = rec;
 	u64 cons, before, after, mark, high = r->size / 4 * 3;
 
@@ -230,7 +265,7 @@ void swprof_ring_commit_at(struct swprof_target *t, void *rec, u32 type, u16 fla
 	after = r->prod - cons;
 	mark = r->wakeup_bytes ? r->wakeup_bytes : 1;
 	if (before < mark && after >= mark)
-		irq_work_queue(&t->wake_work);
+		irq_work_queue(&r->wake_work);
 	/* hysteresis: a reader hovering at 3/4 gets one event, not one per record */
 	if (after < r->size / 2) {
 		r->wm_armed = true;
@@ -238,6 +273,7 @@ void swprof_ring_commit_at(struct swprof_target *t, void *rec, u32 type, u16 fla
 	}
 	if (before < high && after >= high && after <= r->size && r->wm_armed) {
 		r->wm_armed = false;
-		ring_event(t, SWPROF_CMD_RING_WATERMARK, after);
+		return after;
 	}
+	return 0;
 }

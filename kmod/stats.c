@@ -7,7 +7,7 @@
 #include <linux/percpu.h>
 #include <linux/string.h>
 
-#include "swprof.h"
+#include "stats.h"
 
 struct swprof_cpu_stats {
 	u64 samples;

@@ -7,10 +7,13 @@
  * task_struct pointer; we hold a task reference, so the key cannot be
  * reused while the entry exists.  A released target is unhashed, and freed
  * only after a grace period, once no hook can still see it.
+ *
+ * A target owns its timer: it arms it (enable, switch-in), stops it, and
+ * cancels it before the free; what the timer does when it fires is its
+ * kind's (struct swprof_target_ops, sampler.c and session.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/anon_inodes.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/file.h>
@@ -26,7 +29,10 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "swprof.h"
+#include "kcompat.h"
+#include "params.h"
+#include "target.h"
+#include "uapi.h"
 
 #define SWPROF_HASH_BITS 10
 
@@ -64,7 +70,8 @@ struct swprof_target *swprof_hash_next(struct swprof_target *t, struct task_stru
 	return NULL;
 }
 
-static void target_hash(struct swprof_target *t)
+/* From now on the scheduler hooks see the target. */
+void swprof_target_hash(struct swprof_target *t)
 {
 	unsigned long flags;
 
@@ -84,30 +91,20 @@ void swprof_target_unhash(struct swprof_target *t)
 	raw_spin_unlock_irqrestore(&swprof_hash_lock, flags);
 }
 
-static void wake_work_fn(struct irq_work *work)
-{
-	struct swprof_target *t = container_of(work, struct swprof_target, wake_work);
-
-	wake_up_all(&t->wq);
-}
-
 static void target_free(struct swprof_target *t)
 {
 	hrtimer_cancel(&t->timer);
 	/* a WALL sample request may still be on its way to another CPU */
 	while (atomic_read(&t->ipi_busy))
 		cpu_relax();
-	irq_work_sync(&t->wake_work);
+	if (t->ops->free)
+		t->ops->free(t);
 	swprof_ring_free(&t->ring);
 	kvfree(t->snap);
 	if (t->task)
 		put_task_struct(t->task);
 	if (t->pid_ns)
 		put_pid_ns(t->pid_ns);
-	if (t->group)
-		swprof_group_put(t->group);
-	if (t->ttask)
-		swprof_trace_task_put(t->ttask);
 	if (t->mem)
 		atomic64_sub(t->mem, &swprof_mem_used);
 	atomic_dec(&swprof_nr_targets);
@@ -120,17 +117,112 @@ static void target_free_work(struct work_struct *work)
 }
 
 /*
- * Stop sampling, unhash, end a trace segment still running, and free after
- * a grace period: the scheduler hooks may still hold the target until then.
+ * Stop sampling, unhash, let its maker undo its part (a trace segment
+ * still running ends), and free after a grace period: the scheduler hooks
+ * may still hold the target until then.
  */
 void swprof_target_destroy(struct swprof_target *t)
 {
+	set_bit(SWPROF_T_DEAD, &t->state);
 	swprof_target_stop(t);
 	swprof_target_unhash(t);
-	if (t->ttask && !test_bit(SWPROF_T_ENDED, &t->state))
-		swprof_trace_target_end(t, SWPROF_TRACE_END_SESSION);
+	if (t->ops->destroy)
+		t->ops->destroy(t);
 	INIT_RCU_WORK(&t->free_rwork, target_free_work);
 	queue_rcu_work(swprof_wq, &t->free_rwork);
+}
+
+void swprof_target_update_state(struct swprof_target *t)
+{
+	u32 s = 0;
+
+	if (test_bit(SWPROF_T_ENABLED, &t->state))
+		s |= SWPROF_TSTATE_ENABLED;
+	if (test_bit(SWPROF_T_EXITED, &t->state))
+		s |= SWPROF_TSTATE_EXITED;
+	if (test_bit(SWPROF_T_DENIED, &t->state))
+		s |= SWPROF_TSTATE_DENIED;
+	WRITE_ONCE(t->ring.hdr->state, s);
+}
+
+/*
+ * The one way sampling stops (disable, exit, exec into privilege, the end
+ * of a trace segment, the fd's release): no new arming after this.  A CPU
+ * timer is pinned to the target's CPU, so it is not running here unless we
+ * are that CPU's interrupt; a WALL timer running elsewhere sees !ENABLED
+ * and does not restart; whatever is left is cancelled before the free.
+ */
+void swprof_target_stop(struct swprof_target *t)
+{
+	clear_bit(SWPROF_T_ENABLED, &t->state);
+	hrtimer_try_to_cancel(&t->timer);
+}
+
+/* CPU mode, on the target's CPU with interrupts off, current == t->task. */
+void swprof_target_arm(struct swprof_target *t)
+{
+	s64 rem = t->remaining_ns;
+
+	if (rem <= 0 || rem > t->period_ns)
+		rem = t->period_ns;
+	hrtimer_start(&t->timer, ns_to_ktime(rem), HRTIMER_MODE_REL_PINNED_HARD);
+}
+
+/* IPI on the target's CPU: start its CPU timer if it is running there now. */
+static void arm_if_running(void *arg)
+{
+	struct swprof_target *t = arg;
+
+	if (current == t->task && test_bit(SWPROF_T_ENABLED, &t->state) &&
+	    !test_bit(SWPROF_T_EXITED, &t->state) && t->mode == SWPROF_MODE_CPU)
+		swprof_target_arm(t);
+}
+
+/* WALL: first sample after @first_ns, then one every period. */
+void swprof_target_start(struct swprof_target *t, u64 first_ns)
+{
+	hrtimer_start(&t->timer, ns_to_ktime(first_ns), HRTIMER_MODE_REL_HARD);
+}
+
+int swprof_target_enable(struct swprof_target *t)
+{
+	if (test_bit(SWPROF_T_DENIED, &t->state))
+		return -EPERM;
+	if (test_bit(SWPROF_T_EXITED, &t->state))
+		return -ESRCH;
+	if (test_and_set_bit(SWPROF_T_ENABLED, &t->state))
+		return 0;
+	swprof_target_update_state(t);
+	smp_mb__after_atomic();
+	switch (t->mode) {
+	case SWPROF_MODE_CPU:
+		/*
+		 * A target that is switched out gets its timer at its next
+		 * switch-in; one running now (maybe spinning, never switching)
+		 * gets it here.
+		 */
+		smp_call_function_single(task_cpu(t->task), arm_if_running, t, 1);
+		break;
+	case SWPROF_MODE_WALL:
+		swprof_target_start(t, t->period_ns);
+		break;
+	}
+	return 0;
+}
+
+void swprof_target_disable(struct swprof_target *t)
+{
+	swprof_target_stop(t);
+	swprof_target_update_state(t);
+}
+
+/* @task (== t->task) exec'd: its ids in the registrar's namespace may have changed. */
+void swprof_target_set_ids(struct swprof_target *t, struct task_struct *task)
+{
+	t->pid_nr = __task_pid_nr_ns(task, PIDTYPE_TGID, t->pid_ns);
+	t->tid_nr = __task_pid_nr_ns(task, PIDTYPE_PID, t->pid_ns);
+	WRITE_ONCE(t->ring.hdr->pid, t->pid_nr);
+	WRITE_ONCE(t->ring.hdr->tid, t->tid_nr);
 }
 
 static int target_release(struct inode *inode, struct file *file)
@@ -139,72 +231,29 @@ static int target_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static void target_fill_stats(struct swprof_target *t, struct swprof_target_stats *st)
+static long target_stats(struct swprof_target *t, void __user *uarg)
 {
 	struct swprof_ring_header *h = t->ring.hdr;
-
-	st->tid = READ_ONCE(t->tid_nr);
-	st->pid = READ_ONCE(t->pid_nr);
-	st->flags = READ_ONCE(h->state);
-	st->samples = READ_ONCE(h->samples);
-	st->lost = READ_ONCE(h->lost);
-	st->faults = READ_ONCE(h->faults);
-	st->ktrunc = READ_ONCE(h->ktrunc);
-	st->utrunc = READ_ONCE(h->utrunc);
-	st->timer_misses = READ_ONCE(h->timer_misses);
-	st->ring_size = t->ring.size;
-	st->unread = swprof_ring_unread(&t->ring);
-}
-
-/*
- * Output structs: the caller's size says how much it knows; we write that
- * much (zero-filling what we do not have) and never more.
- */
-int swprof_check_out_size(void __user *uarg)
-{
-	u32 usize;
-
-	if (get_user(usize, (u32 __user *)uarg))
-		return -EFAULT;
-	if (usize < sizeof(u64))
-		return -EINVAL;
-	if (usize > PAGE_SIZE)
-		return -E2BIG;
-	return 0;
-}
-
-int swprof_copy_out(void __user *uarg, void *kbuf, size_t ksize)
-{
-	u32 usize;
+	struct swprof_target_stats st;
 	int err;
 
+	/* output only: of the input, only the size is read */
 	err = swprof_check_out_size(uarg);
 	if (err)
 		return err;
-	if (get_user(usize, (u32 __user *)uarg))
-		return -EFAULT;
-	*(u32 *)kbuf = min_t(u32, usize, ksize);
-	if (copy_to_user(uarg, kbuf, min_t(size_t, usize, ksize)))
-		return -EFAULT;
-	if (usize > ksize && clear_user(uarg + ksize, usize - ksize))
-		return -EFAULT;
-	return 0;
-}
-
-/* Input: copy_struct_from_user() rules, size first. */
-int swprof_copy_in(void *kbuf, size_t ksize, size_t minsize, const void __user *uarg)
-{
-	u32 usize;
-	int err;
-
-	if (get_user(usize, (const u32 __user *)uarg))
-		return -EFAULT;
-	if (usize < minsize)
-		return -EINVAL;
-	if (usize > PAGE_SIZE)
-		return -E2BIG;
-	err = copy_struct_from_user(kbuf, ksize, uarg, usize);
-	return err;
+	memset(&st, 0, sizeof(st));
+	st.tid = READ_ONCE(t->tid_nr);
+	st.pid = READ_ONCE(t->pid_nr);
+	st.flags = READ_ONCE(h->state);
+	st.samples = READ_ONCE(h->samples);
+	st.lost = READ_ONCE(h->lost);
+	st.faults = READ_ONCE(h->faults);
+	st.ktrunc = READ_ONCE(h->ktrunc);
+	st.utrunc = READ_ONCE(h->utrunc);
+	st.timer_misses = READ_ONCE(h->timer_misses);
+	st.ring_size = t->ring.size;
+	st.unread = swprof_ring_unread(&t->ring);
+	return swprof_copy_out(uarg, &st, sizeof(st));
 }
 
 static long target_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -212,32 +261,14 @@ static long target_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct swprof_target *t = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
-	if (_IOC_TYPE(cmd) != SWPROF_IOC_MAGIC)
-		return -ENOTTY;
-	switch (_IOC_NR(cmd)) {
-	case _IOC_NR(SWPROF_IOC_ENABLE):
-		if (cmd != SWPROF_IOC_ENABLE)
-			return -ENOTTY;
+	switch (swprof_ioc_key(cmd)) {
+	case SWPROF_IOC_KEY(SWPROF_IOC_ENABLE):
 		return swprof_target_enable(t);
-	case _IOC_NR(SWPROF_IOC_DISABLE):
-		if (cmd != SWPROF_IOC_DISABLE)
-			return -ENOTTY;
+	case SWPROF_IOC_KEY(SWPROF_IOC_DISABLE):
 		swprof_target_disable(t);
 		return 0;
-	case _IOC_NR(SWPROF_IOC_TARGET_STATS): {
-		struct swprof_target_stats st;
-		int err;
-
-		if (_IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
-			return -ENOTTY;
-		/* output only: of the input, only the size is read */
-		err = swprof_check_out_size(uarg);
-		if (err)
-			return err;
-		memset(&st, 0, sizeof(st));
-		target_fill_stats(t, &st);
-		return swprof_copy_out(uarg, &st, sizeof(st));
-	}
+	case SWPROF_IOC_KEY(SWPROF_IOC_TARGET_STATS):
+		return target_stats(t, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -246,19 +277,8 @@ static long target_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static __poll_t target_poll(struct file *file, struct poll_table_struct *pt)
 {
 	struct swprof_target *t = file->private_data;
-	u64 unread, mark = t->ring.wakeup_bytes ? t->ring.wakeup_bytes : 1;
-	__poll_t mask = 0;
-	bool ended;
 
-	poll_wait(file, &t->wq, pt);
-	unread = swprof_ring_unread(&t->ring);
-	ended = test_bit(SWPROF_T_EXITED, &t->state) || test_bit(SWPROF_T_DENIED, &t->state) ||
-		test_bit(SWPROF_T_ENDED, &t->state);
-	if (unread >= mark || (ended && unread))
-		mask |= EPOLLIN | EPOLLRDNORM;
-	if (ended && !unread)
-		mask |= EPOLLHUP;
-	return mask;
+	return swprof_ring_poll(&t->ring, file, pt);
 }
 
 static int target_mmap(struct file *file, struct vm_area_struct *vma)
@@ -277,6 +297,16 @@ static const struct file_operations swprof_target_fops = {
 	.mmap = target_mmap,
 	.llseek = noop_llseek,
 };
+
+/*
+ * An fd for a target that is ready (swprof_new_fd(): installed, or only
+ * reserved with the file in *@reserved).  Once the file exists its release
+ * destroys the target; on error the caller still owns it.
+ */
+int swprof_target_fd(struct swprof_target *t, struct file **reserved)
+{
+	return swprof_new_fd("[swprof-target]", &swprof_target_fops, t, reserved);
+}
 
 /*
  * May a registrar with these credentials sample @task?  Itself: always.
@@ -305,8 +335,27 @@ bool swprof_may_sample(bool ptrace_cap, kuid_t euid, kgid_t egid, struct task_st
 	return same;
 }
 
-int swprof_params_from_attr(struct swprof_file *sf, struct swprof_target_attr *a,
-			    struct swprof_target_params *p)
+/*
+ * In the exec hook, current == @p: an unprivileged registrar must not keep
+ * sampling a thread that exec'd into something it could not have
+ * registered (setuid, file caps, undumpable): the same rule ptrace applies.
+ */
+bool swprof_target_exec_denied(struct swprof_target *t, struct task_struct *p)
+{
+	const struct cred *c = current_cred();
+
+	if (t->ptrace_cap)
+		return false;
+	if (!uid_eq(c->uid, t->reg_euid) || !uid_eq(c->euid, t->reg_euid) ||
+	    !uid_eq(c->suid, t->reg_euid) || !gid_eq(c->gid, t->reg_egid) ||
+	    !gid_eq(c->egid, t->reg_egid) || !gid_eq(c->sgid, t->reg_egid))
+		return true;
+	return !p->mm || get_dumpable(p->mm) != SUID_DUMP_USER;
+}
+
+/* An attr checked and completed into params (p->ops is the caller's to set). */
+int swprof_target_params_from_attr(const struct swprof_caps *caps, struct swprof_target_attr *a,
+				   struct swprof_target_params *p)
 {
 	if (a->flags & ~SWPROF_TARGET_FLAGS_ALL)
 		return -EINVAL;
@@ -315,7 +364,7 @@ int swprof_params_from_attr(struct swprof_file *sf, struct swprof_target_attr *a
 		return -EINVAL;
 	if (!(a->flags & (SWPROF_TARGET_KSTACK | SWPROF_TARGET_USTACK)) && !a->raw_stack_size)
 		return -EINVAL;
-	if ((a->flags & SWPROF_TARGET_KSTACK) && !sf->kstack_cap)
+	if ((a->flags & SWPROF_TARGET_KSTACK) && !caps->kstack)
 		return -EPERM;
 	if (!a->period_ns)
 		a->period_ns = swprof_default_period_ns;
@@ -359,12 +408,86 @@ int swprof_params_from_attr(struct swprof_file *sf, struct swprof_target_attr *a
 		.raw_size = a->raw_stack_size,
 		.wakeup_bytes = a->wakeup_bytes,
 		.min_block_ns = a->min_block_ns,
-		.ptrace_cap = sf->ptrace_cap && capable(CAP_SYS_PTRACE),
+		.ptrace_cap = caps->ptrace && capable(CAP_SYS_PTRACE),
 		.reg_euid = current_euid(),
 		.reg_egid = current_egid(),
 		.pid_ns = task_active_pid_ns(current),
 	};
 	return 0;
+}
+
+/*
+ * A new target for @task (a reference the target takes over on success),
+ * not hashed, not enabled.  NULL with *err set when a limit or memory says no.
+ */
+struct swprof_target *swprof_target_new(const struct swprof_target_params *p,
+					struct task_struct *task, int *err)
+{
+	struct swprof_target *t;
+	u64 mem = (u64)p->ring_size + 2 * PAGE_SIZE;
+
+	if (atomic_inc_return(&swprof_nr_targets) > swprof_max_targets) {
+		*err = -ENOSPC;
+		goto count;
+	}
+	if (atomic64_add_return(mem, &swprof_mem_used) > (u64)swprof_mem_limit_mb << 20) {
+		*err = -ENOSPC;
+		goto mem;
+	}
+	t = kmem_cache_zalloc(swprof_target_cache, GFP_KERNEL);
+	if (!t) {
+		*err = -ENOMEM;
+		goto mem;
+	}
+	/* from here on target_free() undoes everything */
+	t->mem = mem;
+	t->ops = p->ops;
+	t->pid_ns = get_pid_ns(p->pid_ns);
+	t->mode = p->mode;
+	t->period_ns = p->period_ns;
+	t->stack = (struct swprof_stack_cfg){
+		.flags = p->flags,
+		.kdepth = p->kdepth,
+		.udepth = p->udepth,
+		.raw_size = p->raw_size,
+	};
+	t->min_block_ns = p->min_block_ns;
+	t->ptrace_cap = p->ptrace_cap;
+	t->reg_euid = p->reg_euid;
+	t->reg_egid = p->reg_egid;
+	t->pid_nr = __task_pid_nr_ns(task, PIDTYPE_TGID, t->pid_ns);
+	t->tid_nr = __task_pid_nr_ns(task, PIDTYPE_PID, t->pid_ns);
+	INIT_LIST_HEAD(&t->gnode);
+	INIT_LIST_HEAD(&t->tnode);
+	/* WALL: any CPU, it samples a thread that may be anywhere; else pinned */
+	swprof_hrtimer_setup(&t->timer, p->ops->tick, CLOCK_MONOTONIC,
+			     t->mode == SWPROF_MODE_WALL ? HRTIMER_MODE_REL_HARD :
+							   HRTIMER_MODE_REL_PINNED_HARD);
+	if (p->ops->ipi)
+		INIT_CSD(&t->csd, p->ops->ipi, t);
+	t->remaining_ns = t->period_ns;
+	*err = swprof_ring_alloc(&t->ring, p->ring_size, p->wakeup_bytes);
+	if (!*err && t->mode != SWPROF_MODE_CPU) {
+		t->snap = kvzalloc(sizeof(*t->snap) + swprof_capture_max(&t->stack), GFP_KERNEL);
+		if (!t->snap)
+			*err = -ENOMEM;
+	}
+	if (*err) {
+		target_free(t);
+		return NULL;
+	}
+	t->task = task;
+	t->ring.hdr->tid = t->tid_nr;
+	t->ring.hdr->pid = t->pid_nr;
+	t->ring.hdr->mode = t->mode;
+	t->ring.hdr->period_ns = t->period_ns;
+	return t;
+
+mem:
+	atomic64_sub(mem, &swprof_mem_used);
+count:
+	atomic_dec(&swprof_nr_targets);
+	return NULL;
 }
 
 static struct task_struct *get_target_task(u32 tid)
@@ -385,160 +508,46 @@ static struct task_struct *get_target_task(u32 tid)
 	return task ? task : ERR_PTR(-ESRCH);
 }
 
-/*
- * A new target for @task (a reference the target takes over on success),
- * not hashed, not enabled.  NULL with *err set when a limit or memory says no.
- */
-struct swprof_target *swprof_target_new(const struct swprof_target_params *p,
-					struct task_struct *task, int *err)
+/* SWPROF_IOC_REGISTER of one thread: returns its target's fd. */
+int swprof_target_register(const struct swprof_target_params *p, u32 tid, bool enable)
 {
-	struct swprof_target *t;
-	u64 mem = (u64)p->ring_size + 2 * PAGE_SIZE;
-
-	if (atomic_inc_return(&swprof_nr_targets) > swprof_max_targets) {
-		atomic_dec(&swprof_nr_targets);
-		*err = -ENOSPC;
-		return NULL;
-	}
-	if (atomic64_add_return(mem, &swprof_mem_used) > (u64)swprof_mem_limit_mb << 20) {
-		atomic64_sub(mem, &swprof_mem_used);
-		atomic_dec(&swprof_nr_targets);
-		*err = -ENOSPC;
-		return NULL;
-	}
-	t = kmem_cache_zalloc(swprof_target_cache, GFP_KERNEL);
-	if (!t) {
-		atomic64_sub(mem, &swprof_mem_used);
-		atomic_dec(&swprof_nr_targets);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	/* from here on target_free() undoes everything */
-	t->mem = mem;
-	t->pid_ns = get_pid_ns(p->pid_ns);
-	t->mode = p->mode;
-	t->flags = p->flags;
-	t->period_ns = p->period_ns;
-	t->kdepth = p->kdepth;
-	t->udepth = p->udepth;
-	t->raw_size = p->raw_size;
-	t->min_block_ns = p->min_block_ns;
-	t->ptrace_cap = p->ptrace_cap;
-	t->reg_euid = p->reg_euid;
-	t->reg_egid = p->reg_egid;
-	t->pid_nr = __task_pid_nr_ns(task, PIDTYPE_TGID, t->pid_ns);
-	t->tid_nr = __task_pid_nr_ns(task, PIDTYPE_PID, t->pid_ns);
-	INIT_LIST_HEAD(&t->gnode);
-	INIT_LIST_HEAD(&t->tnode);
-	init_waitqueue_head(&t->wq);
-	init_irq_work(&t->wake_work, wake_work_fn);
-	swprof_target_timer_init(t);
-	*err = swprof_ring_alloc(&t->ring, p->ring_size);
-	if (!*err && t->mode != SWPROF_MODE_CPU) {
-		t->snap = kvzalloc(swprof_snapshot_size(t), GFP_KERNEL);
-		if (!t->snap)
-			*err = -ENOMEM;
-	}
-	if (*err) {
-		target_free(t);
-		return NULL;
-	}
-	t->task = task;
-	t->ring.wakeup_bytes = p->wakeup_bytes;
-	t->ring.hdr->tid = t->tid_nr;
-	t->ring.hdr->pid = t->pid_nr;
-	t->ring.hdr->mode = t->mode;
-	t->ring.hdr->period_ns = t->period_ns;
-	return t;
-}
-
-void swprof_target_hash(struct swprof_target *t)
-{
-	target_hash(t);
-}
-
-/* A file for a target that is ready; its release destroys the target. */
-struct file *swprof_target_file(struct swprof_target *t)
-{
-	return anon_inode_getfile("[swprof-target]", &swprof_target_fops, t, O_RDWR | O_CLOEXEC);
-}
-
-/* A file and an fd for a target that is ready; returns the fd. */
-int swprof_target_install_fd(struct swprof_target *t)
-{
-	struct file *file;
-	int fd;
-
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0)
-		return fd;
-	file = anon_inode_getfile("[swprof-target]", &swprof_target_fops, t, O_RDWR | O_CLOEXEC);
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		return PTR_ERR(file);
-	}
-	fd_install(fd, file);
-	return fd;
-}
-
-int swprof_register(struct swprof_file *sf, void __user *uattr)
-{
-	struct swprof_target_params p;
-	struct swprof_target_attr a;
 	struct swprof_target *t;
 	struct task_struct *task;
 	int err, fd;
 
-	err = swprof_copy_in(&a, sizeof(a), SWPROF_TARGET_ATTR_SIZE_VER0, uattr);
-	if (err)
-		return err;
-	err = swprof_params_from_attr(sf, &a, &p);
-	if (err)
-		return err;
-	if (a.flags & SWPROF_TARGET_PROCESS)
-		return swprof_register_process(sf, &p, a.tid);
-	task = get_target_task(a.tid);
+	task = get_target_task(tid);
 	if (IS_ERR(task))
 		return PTR_ERR(task);
 	if (task->flags & (PF_KTHREAD | PF_EXITING)) {
 		err = task->flags & PF_KTHREAD ? -EINVAL : -ESRCH;
 		goto put_task;
 	}
-	if (task != current && !swprof_may_sample(p.ptrace_cap, p.reg_euid, p.reg_egid, task)) {
+	if (task != current && !swprof_may_sample(p->ptrace_cap, p->reg_euid, p->reg_egid, task)) {
 		err = -EPERM;
 		goto put_task;
 	}
-	t = swprof_target_new(&p, task, &err);
+	t = swprof_target_new(p, task, &err);
 	if (!t)
 		goto put_task;
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0) {
-		swprof_target_destroy(t);
-		return fd;
-	}
-	target_hash(t);
+	swprof_target_hash(t);
 	/* exit sets PF_EXITING before its tracepoint: after hashing, either we see it or the hook sees us */
 	smp_mb();
 	if (READ_ONCE(task->flags) & PF_EXITING) {
-		put_unused_fd(fd);
-		swprof_target_destroy(t);
-		return -ESRCH;
+		err = -ESRCH;
+		goto destroy;
 	}
-	{
-		struct file *file = anon_inode_getfile("[swprof-target]", &swprof_target_fops, t,
-						       O_RDWR | O_CLOEXEC);
-
-		if (IS_ERR(file)) {
-			put_unused_fd(fd);
-			swprof_target_destroy(t);
-			return PTR_ERR(file);
-		}
-		if (a.flags & SWPROF_TARGET_ENABLE)
-			swprof_target_enable(t);
-		fd_install(fd, file);
+	if (enable)
+		swprof_target_enable(t);
+	fd = swprof_target_fd(t, NULL);
+	if (fd < 0) {
+		err = fd;
+		goto destroy;
 	}
 	return fd;
 
+destroy:
+	swprof_target_destroy(t);
+	return err;
 put_task:
 	put_task_struct(task);
 	return err;

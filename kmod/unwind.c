@@ -18,7 +18,7 @@
 #include <linux/uaccess.h>
 #include <asm/unwind.h>
 
-#include "swprof.h"
+#include "unwind.h"
 
 /* From the interrupted registers; NULL: from the caller's frame (scheduler hooks). */
 static unsigned int kstack_capture(struct pt_regs *regs, u64 *ips, unsigned int max,
@@ -151,8 +151,8 @@ static u32 raw_stack_copy(unsigned long sp, u8 *dst, u32 size)
  * Capture current's stacks into @ips (room for kdepth + udepth frames, then
  * the regs and raw bytes).  Returns the sample flags; sets *nk, *nu, *raw.
  */
-u32 swprof_capture(struct swprof_target *t, struct pt_regs *regs, bool from_here, u64 *ips,
-		   u16 *nk_out, u16 *nu_out, u32 *raw_out)
+u32 swprof_capture(const struct swprof_stack_cfg *c, struct pt_regs *regs, bool from_here,
+		   u64 *ips, u16 *nk_out, u16 *nu_out, u32 *raw_out)
 {
 	unsigned int nk = 0, nu = 0;
 	struct pt_regs *uregs = NULL;
@@ -161,21 +161,21 @@ u32 swprof_capture(struct swprof_target *t, struct pt_regs *regs, bool from_here
 
 	if (user)
 		flags |= SWPROF_SAMPLE_USER_MODE;
-	if ((regs || from_here) && !user && (t->flags & SWPROF_TARGET_KSTACK))
-		nk = kstack_capture(regs, ips, t->kdepth, &flags);
+	if ((regs || from_here) && !user && (c->flags & SWPROF_TARGET_KSTACK))
+		nk = kstack_capture(regs, ips, c->kdepth, &flags);
 	if (current->mm && !(current->flags & PF_KTHREAD)) {
 		uregs = user ? regs : task_pt_regs(current);
 		if (!user_64bit_mode(uregs))
 			uregs = NULL;
 	}
-	if (uregs && (t->flags & SWPROF_TARGET_USTACK))
-		nu = ustack_capture(uregs, ips + nk, t->udepth, &flags);
-	if (uregs && t->raw_size) {
+	if (uregs && (c->flags & SWPROF_TARGET_USTACK))
+		nu = ustack_capture(uregs, ips + nk, c->udepth, &flags);
+	if (uregs && c->raw_size) {
 		u64 *regs_out = ips + nk + nu;
 
 		uregs_save(uregs, regs_out);
-		raw = raw_stack_copy(uregs->sp, (u8 *)(regs_out + SWPROF_UREGS_NR), t->raw_size);
-		if (raw < t->raw_size)
+		raw = raw_stack_copy(uregs->sp, (u8 *)(regs_out + SWPROF_UREGS_NR), c->raw_size);
+		if (raw < c->raw_size)
 			flags |= SWPROF_SAMPLE_RAW_FAULT;
 	}
 	*nk_out = nk;

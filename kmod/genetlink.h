@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Events for the controller, multicast on the generic netlink family
- * "swprof" (group "events").  swprof_event() may be called from any
- * context, hardirq and scheduler hooks included: it only queues; a work
- * item builds and sends the messages.
+ * Events for the controller (genetlink.c), multicast on the generic
+ * netlink family "swprof" (group "events").  swprof_event() may be called
+ * from any context, hardirq and scheduler hooks included: it only queues;
+ * a work item builds and sends the messages.
  */
-#ifndef SWPROF_EVENTS_H
-#define SWPROF_EVENTS_H
+#ifndef SWPROF_GENETLINK_H
+#define SWPROF_GENETLINK_H
 
 #include <linux/types.h>
 #include <linux/swprof.h>

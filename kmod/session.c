@@ -11,9 +11,18 @@
  * Admission counters live here, under the task's lock, so the limits hold
  * however many threads race.  The thread never sees any ring: it offers
  * itself and nothing more, so it needs no privilege.
+ *
+ * A session embeds its group (pending segments, ACCEPT, GROUP_STATS); its
+ * fd type adds the task commands.  A segment is a target of its own kind:
+ * its timer charges the task at the first sample and ends the segment at
+ * its maximum; its end and its free give the task back.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/log2.h>
+#include <linux/poll.h>
 #include <linux/rculist.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -21,22 +30,26 @@
 #include <linux/timer.h>
 #include <linux/uaccess.h>
 
-#include "events.h"
-#include "swprof.h"
+#include "emit.h"
+#include "genetlink.h"
+#include "group.h"
+#include "params.h"
+#include "sampler.h"
+#include "session.h"
+#include "target.h"
+#include "uapi.h"
 
 #define SWPROF_MIN_DUMP_PERIOD_NS	(10 * NSEC_PER_MSEC)
 #define SWPROF_SESSION_RING		(64 * 1024)
 #define SWPROF_SESSION_MAX_TASKS	64
 
 struct swprof_session {
-	struct swprof_group *g;		/* the session's group (fd) */
+	struct swprof_group group;	/* its segments; group.p: template, owner's credentials */
 	struct list_head node;		/* swprof_sessions, RCU */
 	struct mutex lock;		/* tasks: writers */
 	struct list_head tasks;		/* RCU */
 	unsigned int nr_tasks;
-	struct swprof_target_params p;	/* template; owner's credentials */
 	bool dead;
-	struct rcu_head rcu;
 };
 
 struct swprof_ttask {
@@ -55,16 +68,12 @@ struct swprof_ttask {
 	struct rcu_head rcu;
 };
 
+static const struct swprof_target_ops segment_ops;
 static LIST_HEAD(swprof_sessions);
 static DEFINE_SPINLOCK(swprof_sessions_lock);
 static atomic_t swprof_task_ids = ATOMIC_INIT(0);
 
-u32 swprof_trace_task_id(const struct swprof_ttask *tt)
-{
-	return tt->id;
-}
-
-void swprof_trace_task_put(struct swprof_ttask *tt)
+static void task_put(struct swprof_ttask *tt)
 {
 	if (refcount_dec_and_test(&tt->ref))
 		kfree_rcu(tt, rcu);
@@ -76,19 +85,18 @@ static void finish_end(struct swprof_target *t, u32 reason)
 	struct swprof_ttask *tt = t->ttask;
 	unsigned long flags;
 
-	clear_bit(SWPROF_T_ENABLED, &t->state);
-	hrtimer_try_to_cancel(&t->timer);	/* running: it sees !ENABLED and stops */
+	swprof_target_stop(t);
 	swprof_emit_trace_end(t, reason);
 	raw_spin_lock_irqsave(&tt->lock, flags);
 	tt->active--;
 	raw_spin_unlock_irqrestore(&tt->lock, flags);
 	swprof_target_unhash(t);
 	swprof_target_update_state(t);
-	irq_work_queue(&t->wake_work);
+	swprof_ring_hangup(&t->ring);
 }
 
 /* Any context: the thread's trace_end, its exit, the per-segment maximum, a close. */
-void swprof_trace_target_end(struct swprof_target *t, u32 reason)
+void swprof_segment_end(struct swprof_target *t, u32 reason)
 {
 	struct swprof_ttask *tt = t->ttask;
 	unsigned long flags;
@@ -220,7 +228,7 @@ static long task_end_ioctl(struct swprof_session *ss, void __user *uarg)
 		return -ENOENT;
 	timer_delete_sync(&tt->end_timer);
 	task_end(tt, SWPROF_TRACE_END_TASK);
-	swprof_trace_task_put(tt);
+	task_put(tt);
 	return 0;
 }
 
@@ -252,28 +260,13 @@ static long task_stats(struct swprof_session *ss, void __user *uarg)
 	return swprof_copy_out(uarg, &st, sizeof(st));
 }
 
-long swprof_session_ioctl(struct swprof_group *g, unsigned int cmd, void __user *uarg)
-{
-	struct swprof_session *ss = swprof_group_session(g);
-
-	if (_IOC_NR(cmd) == _IOC_NR(SWPROF_IOC_TRACE_TASK_END) &&
-	    _IOC_DIR(cmd) == _IOC_DIR(SWPROF_IOC_TRACE_TASK_END))
-		return task_end_ioctl(ss, uarg);
-	if (_IOC_NR(cmd) == _IOC_NR(SWPROF_IOC_TRACE_TASK_ADD) &&
-	    _IOC_DIR(cmd) == _IOC_DIR(SWPROF_IOC_TRACE_TASK_ADD))
-		return task_add(ss, uarg);
-	if (_IOC_NR(cmd) == _IOC_NR(SWPROF_IOC_TRACE_TASK_STATS) &&
-	    _IOC_DIR(cmd) == _IOC_DIR(SWPROF_IOC_TRACE_TASK_STATS))
-		return task_stats(ss, uarg);
-	return -ENOTTY;
-}
-
 /* The session fd is gone: its tasks end, and with them their segments. */
-void swprof_session_release(struct swprof_group *g)
+static int session_release(struct inode *inode, struct file *file)
 {
-	struct swprof_session *ss = swprof_group_session(g);
+	struct swprof_session *ss = file->private_data;
 	struct swprof_ttask *tt, *tmp;
 
+	swprof_group_kill(&ss->group);
 	spin_lock(&swprof_sessions_lock);
 	list_del_rcu(&ss->node);
 	spin_unlock(&swprof_sessions_lock);
@@ -286,17 +279,63 @@ void swprof_session_release(struct swprof_group *g)
 		timer_delete_sync(&tt->end_timer);
 		task_end(tt, SWPROF_TRACE_END_SESSION);
 		list_del(&tt->snode);
-		swprof_trace_task_put(tt);
+		task_put(tt);
 	}
-	put_pid_ns(ss->p.pid_ns);
-	kfree_rcu(ss, rcu);
+	swprof_group_put(&ss->group);
+	return 0;
 }
 
-int swprof_trace_session(struct swprof_file *sf, void __user *uarg)
+static long session_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct swprof_session *ss = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (swprof_ioc_key(cmd)) {
+	case SWPROF_IOC_KEY(SWPROF_IOC_ACCEPT):
+		return swprof_group_accept(&ss->group, uarg);
+	case SWPROF_IOC_KEY(SWPROF_IOC_GROUP_STATS):
+		return swprof_group_stats(&ss->group, uarg);
+	case SWPROF_IOC_KEY(SWPROF_IOC_TRACE_TASK_ADD):
+		return task_add(ss, uarg);
+	case SWPROF_IOC_KEY(SWPROF_IOC_TRACE_TASK_END):
+		return task_end_ioctl(ss, uarg);
+	case SWPROF_IOC_KEY(SWPROF_IOC_TRACE_TASK_STATS):
+		return task_stats(ss, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static __poll_t session_poll(struct file *file, struct poll_table_struct *pt)
+{
+	struct swprof_session *ss = file->private_data;
+
+	return swprof_group_poll(&ss->group, file, pt);
+}
+
+static const struct file_operations swprof_session_fops = {
+	.owner = THIS_MODULE,
+	.release = session_release,
+	.unlocked_ioctl = session_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.poll = session_poll,
+	.llseek = noop_llseek,
+};
+
+/* The last reference to the session's group is gone; admit() may still be looking. */
+static void session_free(struct swprof_group *g)
+{
+	struct swprof_session *ss = container_of(g, struct swprof_session, group);
+
+	kfree_rcu(ss, group.rcu);
+}
+
+/* SWPROF_IOC_TRACE_SESSION: returns the session's fd. */
+int swprof_session_new(const struct swprof_caps *caps, void __user *uarg)
 {
 	struct swprof_trace_session_attr a;
+	struct swprof_target_params p;
 	struct swprof_session *ss;
-	struct swprof_group *g;
 	long err;
 	int fd;
 
@@ -307,7 +346,7 @@ int swprof_trace_session(struct swprof_file *sf, void __user *uarg)
 		return -EINVAL;
 	if (!(a.flags & (SWPROF_TARGET_KSTACK | SWPROF_TARGET_USTACK)) && !a.raw_stack_size)
 		return -EINVAL;
-	if ((a.flags & SWPROF_TARGET_KSTACK) && !sf->kstack_cap)
+	if ((a.flags & SWPROF_TARGET_KSTACK) && !caps->kstack)
 		return -EPERM;
 	if (!a.ring_size)
 		a.ring_size = SWPROF_SESSION_RING;
@@ -316,12 +355,8 @@ int swprof_trace_session(struct swprof_file *sf, void __user *uarg)
 	if (a.raw_stack_size % 8 || a.raw_stack_size > SWPROF_MAX_RAW_STACK ||
 	    a.max_kernel_depth > SWPROF_MAX_DEPTH || a.max_user_depth > SWPROF_MAX_DEPTH)
 		return -EINVAL;
-	ss = kzalloc(sizeof(*ss), GFP_KERNEL);
-	if (!ss)
-		return -ENOMEM;
-	mutex_init(&ss->lock);
-	INIT_LIST_HEAD(&ss->tasks);
-	ss->p = (struct swprof_target_params){
+	p = (struct swprof_target_params){
+		.ops = &segment_ops,
 		.mode = SWPROF_MODE_WALL,
 		.flags = a.flags,
 		.kdepth = a.flags & SWPROF_TARGET_KSTACK ?
@@ -330,32 +365,24 @@ int swprof_trace_session(struct swprof_file *sf, void __user *uarg)
 			  (a.max_user_depth ?: swprof_default_depth) : 0,
 		.ring_size = a.ring_size,
 		.raw_size = a.raw_stack_size,
-		.ptrace_cap = sf->ptrace_cap && capable(CAP_SYS_PTRACE),
+		.ptrace_cap = caps->ptrace && capable(CAP_SYS_PTRACE),
 		.reg_euid = current_euid(),
 		.reg_egid = current_egid(),
-		.pid_ns = get_pid_ns(task_active_pid_ns(current)),
+		.pid_ns = task_active_pid_ns(current),
 	};
-	if (sizeof(struct swprof_sample) + 8 * (ss->p.kdepth + ss->p.udepth) +
+	if (sizeof(struct swprof_sample) + 8 * (p.kdepth + p.udepth) +
 	    (a.raw_stack_size ? 8 * SWPROF_UREGS_NR + a.raw_stack_size : 0) +
-	    sizeof(struct swprof_lost) > a.ring_size) {
-		put_pid_ns(ss->p.pid_ns);
-		kfree(ss);
+	    sizeof(struct swprof_lost) > a.ring_size)
 		return -EINVAL;
-	}
-	g = swprof_group_new(1 /* session */, &ss->p);
-	if (!g) {
-		put_pid_ns(ss->p.pid_ns);
-		kfree(ss);
+	ss = kzalloc(sizeof(*ss), GFP_KERNEL);
+	if (!ss)
 		return -ENOMEM;
-	}
-	ss->g = g;
-	swprof_group_set_session(g, ss);
-	fd = swprof_group_install_fd(g, "[swprof-session]");
+	swprof_group_init(&ss->group, &p, session_free);
+	mutex_init(&ss->lock);
+	INIT_LIST_HEAD(&ss->tasks);
+	fd = swprof_new_fd("[swprof-session]", &swprof_session_fops, ss, NULL);
 	if (fd < 0) {
-		swprof_group_set_session(g, NULL);
-		swprof_group_put(g);
-		put_pid_ns(ss->p.pid_ns);
-		kfree(ss);
+		swprof_group_put(&ss->group);
 		return fd;
 	}
 	spin_lock(&swprof_sessions_lock);
@@ -396,7 +423,8 @@ static struct swprof_ttask *admit(const char *endpoint, struct swprof_group **ou
 		list_for_each_entry_rcu(tt, &ss->tasks, snode) {
 			if (now < tt->start_ns || now >= tt->end_ns || strcmp(tt->endpoint, endpoint))
 				continue;
-			if (!swprof_may_sample(ss->p.ptrace_cap, ss->p.reg_euid, ss->p.reg_egid, current))
+			if (!swprof_may_sample(ss->group.p.ptrace_cap, ss->group.p.reg_euid,
+					       ss->group.p.reg_egid, current))
 				continue;
 			raw_spin_lock_irqsave(&tt->lock, flags);
 			if (tt->ended) {
@@ -413,8 +441,8 @@ static struct swprof_ttask *admit(const char *endpoint, struct swprof_group **ou
 				tt->active++;
 				refcount_inc(&tt->ref);
 				found = tt;
-				*out = ss->g;
-				swprof_group_get(ss->g);
+				*out = &ss->group;
+				swprof_group_get(&ss->group);
 			}
 			raw_spin_unlock_irqrestore(&tt->lock, flags);
 			if (found)
@@ -430,7 +458,7 @@ out:
  * The segment's first sample is due: charge it to max_sampling_count.
  * Any context (the WALL timer).  False: the count is spent.
  */
-bool swprof_trace_charge(struct swprof_target *t)
+static bool charge(struct swprof_target *t)
 {
 	struct swprof_ttask *tt = t->ttask;
 	unsigned long flags;
@@ -453,10 +481,57 @@ static void unadmit(struct swprof_ttask *tt)
 	raw_spin_lock_irqsave(&tt->lock, flags);
 	tt->active--;
 	raw_spin_unlock_irqrestore(&tt->lock, flags);
-	swprof_trace_task_put(tt);
+	task_put(tt);
 }
 
-int swprof_trace_begin(struct swprof_file *sf, void __user *uarg)
+/*
+ * A segment's timer: nothing before its first sample is due (the
+ * threshold); then the task's count is charged, or the segment ends
+ * without a sample; then WALL sampling until the per-segment maximum.
+ */
+static enum hrtimer_restart segment_tick(struct hrtimer *timer)
+{
+	struct swprof_target *t = container_of(timer, struct swprof_target, timer);
+
+	if (!test_bit(SWPROF_T_ENABLED, &t->state))
+		return HRTIMER_NORESTART;
+	if (!t->trace_charged) {
+		/* a trace segment reached its threshold: now it counts */
+		if (!charge(t)) {
+			swprof_segment_end(t, SWPROF_TRACE_END_QUOTA);
+			return HRTIMER_NORESTART;
+		}
+		t->trace_charged = true;
+	}
+	swprof_sampler_wall_tick(t);
+	if (t->trace_max && READ_ONCE(t->trace_seq) >= t->trace_max &&
+	    !test_bit(SWPROF_T_ENDED, &t->state))
+		swprof_segment_end(t, SWPROF_TRACE_END_MAX_SAMPLES);
+	return test_bit(SWPROF_T_ENABLED, &t->state) ? HRTIMER_RESTART : HRTIMER_NORESTART;
+}
+
+/* Its fd is gone: a segment still running ends. */
+static void segment_destroy(struct swprof_target *t)
+{
+	if (t->ttask && !test_bit(SWPROF_T_ENDED, &t->state))
+		swprof_segment_end(t, SWPROF_TRACE_END_SESSION);
+}
+
+static void segment_free(struct swprof_target *t)
+{
+	if (t->ttask)
+		task_put(t->ttask);
+}
+
+static const struct swprof_target_ops segment_ops = {
+	.tick = segment_tick,
+	.ipi = swprof_sampler_wall_ipi,
+	.destroy = segment_destroy,
+	.free = segment_free,
+};
+
+/* SWPROF_IOC_TRACE_BEGIN, for the calling thread. */
+int swprof_trace_begin(void __user *uarg)
 {
 	struct swprof_trace_begin b;
 	struct swprof_ttask *tt;
@@ -482,7 +557,7 @@ int swprof_trace_begin(struct swprof_file *sf, void __user *uarg)
 	tt = admit(b.endpoint, &g, &err);
 	if (!tt)
 		return err;
-	p = *swprof_group_params(g);	/* its pid_ns lives as long as the group */
+	p = g->p;	/* its pid_ns lives as long as the group */
 	p.period_ns = tt->dump_period_ns;
 	get_task_struct(current);
 	t = swprof_target_new(&p, current, &err);
@@ -491,6 +566,7 @@ int swprof_trace_begin(struct swprof_file *sf, void __user *uarg)
 		goto undo;
 	}
 	t->ttask = tt;		/* the admission's reference */
+	t->trace_task = tt->id;
 	t->trace_max = tt->max_samples;
 	swprof_emit_trace_begin(t, b.segment_id, real);
 	raw_spin_lock_irqsave(&tt->lock, flags);
@@ -502,6 +578,7 @@ int swprof_trace_begin(struct swprof_file *sf, void __user *uarg)
 		/* the task ended meanwhile: as if it had never matched */
 		set_bit(SWPROF_T_ENDED, &t->state);
 		t->ttask = NULL;
+		t->trace_task = 0;
 		swprof_target_destroy(t);
 		err = -ENOENT;
 		goto undo;
@@ -511,7 +588,7 @@ int swprof_trace_begin(struct swprof_file *sf, void __user *uarg)
 	swprof_target_update_state(t);
 	/* the first dump after the threshold, then one every dump period */
 	first = max_t(u64, tt->min_duration_ns, 1);
-	swprof_wall_start(t, first);
+	swprof_target_start(t, first);
 	swprof_group_add_pending(g, t);
 	swprof_group_put(g);
 	{
@@ -539,7 +616,7 @@ int swprof_trace_end(void)
 	rcu_read_lock();
 	t = current_segment();
 	if (t)
-		swprof_trace_target_end(t, SWPROF_TRACE_END_CALLED);
+		swprof_segment_end(t, SWPROF_TRACE_END_CALLED);
 	rcu_read_unlock();
 	return t ? 0 : -ENOENT;
 }
