@@ -32,7 +32,7 @@ $(BUILD)/kmod/%/swprof.ko: $(KMOD_SRCS)
 	@mkdir -p $(BUILD)/kmod/$*
 	@cp -r --parents $(KMOD_SRCS) $(BUILD)/kmod/$*/
 	@cp Makefile $(BUILD)/kmod/$*/Makefile
-	$(MAKE) -C $(BUILD)/kmod/$* module KDIR=/lib/modules/$*/build SWPROF_VERSION=$(SWPROF_VERSION)
+	tools/kbuild $* $(BUILD)/kmod/$* module KDIR=/lib/modules/$*/build SWPROF_VERSION=$(SWPROF_VERSION)
 
 # In-place build against KDIR; DKMS calls this with its kernel_source_dir.
 module:
@@ -51,7 +51,7 @@ stall-helper: $(foreach k,$(KERNELS),$(BUILD)/stall/$(k)/stall_helper.ko)
 $(BUILD)/stall/%/stall_helper.ko: selftests/stall/stall_helper.c selftests/stall/Kbuild
 	@mkdir -p $(BUILD)/stall/$*
 	@cp $^ $(BUILD)/stall/$*/
-	$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/stall/$* modules
+	tools/kbuild $* $(BUILD)/stall/$* -C /lib/modules/$*/build M=$(BUILD)/stall/$* modules
 
 .PHONY: demo-workload
 demo-workload: $(BUILD)/demo/workload

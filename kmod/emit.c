@@ -342,8 +342,8 @@ void swprof_emit_comm(struct swprof_target *t, struct task_struct *task)
 {
 	char comm[SWPROF_COMM_LEN];
 
-	/* task_lock() is taken here, not with interrupts off in the writer */
-	__get_task_comm(comm, sizeof(comm), task);
+	/* read here (task_lock() up to 6.x), not with interrupts off in the writer */
+	get_task_comm(comm, task);
 	swprof_emit_comm_name(t, comm);
 }
 

@@ -141,7 +141,7 @@ static void task_end(struct swprof_ttask *tt, u32 reason)
 
 static void task_end_timer(struct timer_list *timer)
 {
-	struct swprof_ttask *tt = from_timer(tt, timer, end_timer);
+	struct swprof_ttask *tt = container_of(timer, struct swprof_ttask, end_timer);
 
 	task_end(tt, SWPROF_TRACE_END_TASK);
 }

@@ -23,7 +23,6 @@
 #include <linux/mm.h>
 #include <linux/pid.h>
 #include <linux/poll.h>
-#include <linux/sched/coredump.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
@@ -330,7 +329,7 @@ bool swprof_may_sample(bool ptrace_cap, kuid_t euid, kgid_t egid, struct task_st
 	if (!same)
 		return false;
 	task_lock(task);
-	same = task->mm && get_dumpable(task->mm) == SUID_DUMP_USER;
+	same = swprof_task_dumpable_by_owner(task);
 	task_unlock(task);
 	return same;
 }
@@ -350,7 +349,7 @@ bool swprof_target_exec_denied(struct swprof_target *t, struct task_struct *p)
 	    !uid_eq(c->suid, t->reg_euid) || !gid_eq(c->gid, t->reg_egid) ||
 	    !gid_eq(c->egid, t->reg_egid) || !gid_eq(c->sgid, t->reg_egid))
 		return true;
-	return !p->mm || get_dumpable(p->mm) != SUID_DUMP_USER;
+	return !swprof_task_dumpable_by_owner(p);
 }
 
 /* An attr checked and completed into params (p->ops is the caller's to set). */
