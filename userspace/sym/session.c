@@ -22,23 +22,15 @@ static const char missing_name[] = "[MISSING]";
 
 static bool opts_valid(const struct sym_opts *o)
 {
-	const char *p;
-
 	if (!o)
 		return true;
-	if (o->sz < offsetof(struct sym_opts, flags) + sizeof(o->flags))
+	/* the flags at least; a newer caller's extra fields must be zero */
+	if (o->sz < offsetofend(struct sym_opts, flags) || !SW_OPTS_VALID(o, sym_opts))
 		return false;
-	/* A newer caller's extra fields must be zero: we do not know them. */
-	for (p = (const char *)o + sizeof(*o); p < (const char *)o + o->sz; p++)
-		if (*p)
-			return false;
 	return !(o->flags & ~SYM_OPT_FLAGS_ALL);
 }
 
-/* Option fields the caller's struct is long enough to hold. */
-#define OPT(o, field, def)						\
-	((o) && (o)->sz >= offsetof(struct sym_opts, field) + sizeof((o)->field) && \
-	 (o)->field ? (o)->field : (def))
+#define OPT(o, field, def) SW_OPTS_GET_OR(o, field, def)
 
 struct sym_session *sym_session_new(const struct sym_opts *opts)
 {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* export: choose the format from the file name, write atomically. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +150,19 @@ fail_unlink:
 		free(why);
 	} else {
 		export_error(opts, err, "cannot write '%s': %s", path, strerror(-err));
+	}
+	return err;
+}
+
+int export_error(const struct prof_export_opts *opts, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (opts && opts->sz >= offsetof(struct prof_export_opts, errbuf_sz) +
+	    sizeof(opts->errbuf_sz) && opts->errbuf && opts->errbuf_sz) {
+		va_start(ap, fmt);
+		vsnprintf(opts->errbuf, opts->errbuf_sz, fmt, ap);
+		va_end(ap);
 	}
 	return err;
 }

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sw_opts.h"
+
 struct prof;
 
 enum prof_kind {
@@ -45,8 +47,8 @@ struct prof_opts {
 };
 
 #define PROF_DEFAULT_MEM_CAP ((size_t)256 << 20)
-#define PROF_OPTS(name, ...) \
-	struct prof_opts name = { .sz = sizeof(struct prof_opts), __VA_ARGS__ }
+#define prof_opts__last_field duration_nanos
+#define PROF_OPTS(name, ...) SW_OPTS(prof_opts, name, __VA_ARGS__)
 
 /* opts may be NULL.  Returns NULL with errno EINVAL or ENOMEM. */
 struct prof *prof_new(enum prof_kind kind, const struct prof_opts *opts);

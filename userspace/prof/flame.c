@@ -5,12 +5,12 @@
  * FlameGraph merges identical folded lines, children sorted by name.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "export.h"
+#include "flame.h"
 
 /* Child index: (parent, kind, name) -> node. */
 struct child_map {
@@ -299,17 +299,4 @@ const char *flame_name(const struct flame *fl, const struct flame_node *n,
 			return "[unknown]";
 		return sanitize(s, buf, size);
 	}
-}
-
-int export_error(const struct prof_export_opts *opts, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (opts && opts->sz >= offsetof(struct prof_export_opts, errbuf_sz) +
-	    sizeof(opts->errbuf_sz) && opts->errbuf && opts->errbuf_sz) {
-		va_start(ap, fmt);
-		vsnprintf(opts->errbuf, opts->errbuf_sz, fmt, ap);
-		va_end(ap);
-	}
-	return err;
 }

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # The SVG flame graph in a real browser (headless Chromium), TAP output.
-# Run from the repo top after the build: bash userspace/tests/export_svg_browser.sh
+# Run from the repo top after the build: bash userspace/tests/export/svg_browser.sh
 #
 #  - screenshots of the fixture graphs: right size, not blank, kernel orange,
 #    [MISSING] grey and user warm colours all on screen;
@@ -13,7 +13,7 @@
 #
 # SWPROF_KEEP=DIR keeps the SVGs and screenshots there for a look.
 set -u
-cd "$(dirname "$0")/../.." || exit 1
+cd "$(dirname "$0")/../../.." || exit 1
 
 py=/usr/bin/python3
 chromium=$(command -v chromium || command -v chromium-browser || true)

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Host tests of a recording session without the module: records of every
- * type decoded into the profile (wall states as leaf frames, off-CPU time,
- * thread names from COMM), and the reader thread draining rings laid out in
- * memory into the worker, LOST records accounted, a full queue waited out.
+ * Host tests of a recording (the profile sink of a pipeline) without the
+ * module: records of every type decoded into the profile (wall states as
+ * leaf frames, off-CPU time, thread names from COMM), and the reader thread
+ * draining rings laid out in memory into the decoder, LOST records
+ * accounted, a full queue waited out.
  *
  * The device is a fake: this program defines ioctl() (libswprof.a, linked
  * statically, calls it) and answers the handshake on memfds named
@@ -24,7 +25,9 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "kselftest_harness.h"
 #include "swprof_internal.h"
-#include "record_priv.h"
+#include "pipeline_priv.h"
+#include "record.h"
+#include "sw_log.h"
 
 #define FAKE_DEV "swprof-fake-dev"
 
@@ -129,8 +132,9 @@ static void stacks_of(const struct prof *p, struct stacks *st)
 FIXTURE(rec) {
 	int memfd;
 	char path[64];
+	struct pl *pl;
 	struct rec_session *r;
-	struct rec_target rt;
+	struct pl_target *rt;
 	unsigned char buf[4096] __attribute__((aligned(8)));
 };
 
@@ -148,28 +152,67 @@ FIXTURE_SETUP(rec)
 	self->memfd = memfd_create(FAKE_DEV, MFD_CLOEXEC);
 	ASSERT_LE(0, self->memfd);
 	snprintf(self->path, sizeof(self->path), "/proc/self/fd/%d", self->memfd);
+	self->pl = NULL;
 	self->r = NULL;
-	memset(&self->rt, 0, sizeof(self->rt));
-	self->rt.pid = getpid();
-	self->rt.tid = gettid();
+	self->rt = NULL;
 }
 
 FIXTURE_TEARDOWN(rec)
 {
 	rec_free(self->r);
+	pl_free(self->pl);
 	close(self->memfd);
 }
 
+/* sw_err() lines, for the tests that check what a person is told */
+static char logged[1024];
+
+static void log_to_buf(void *ctx, enum sw_log_level level, const char *msg)
+{
+	snprintf(logged, sizeof(logged), "%s", msg);
+}
+
+static int pipeline(FIXTURE_DATA(rec) *self, size_t queue_bytes)
+{
+	PL_OPTS(po, .device = self->path, .queue_bytes = queue_bytes);
+
+	return pl_new(&po, &self->pl);
+}
+
+/* A pipeline and a recording on it. */
 static int session(FIXTURE_DATA(rec) *self, uint32_t mode, bool state_frames)
 {
-	char err[256] = "";
-	REC_OPTS(o, .mode = mode, .period_ns = 10000000, .device = self->path,
-		 .state_frames = state_frames);
-	int ret = rec_new(&o, &self->r, err, sizeof(err));
+	REC_OPTS(o, .mode = mode, .period_ns = 10000000, .state_frames = state_frames);
+	int ret = self->pl ? 0 : pipeline(self, 0);
 
-	if (ret)
-		fprintf(stderr, "# rec_new: %s\n", err);
-	return ret;
+	return ret ? ret : rec_new(self->pl, &o, &self->r);
+}
+
+/* Records fed to the decoder directly, from a target of this thread. */
+static struct pl_target *fed_target(FIXTURE_DATA(rec) *self)
+{
+	if (!self->rt)
+		self->rt = pl_offline_target(self->pl, rec_sink(self->r), getpid(), gettid(), 0);
+	if (!self->rt)
+		abort();
+	return self->rt;
+}
+
+#define rec_process(r, rt, rec) pl_process(self->pl, fed_target(self), rec)
+
+/* The profile thread of the last stack added. */
+static int sample_thread_cb(const struct prof_sample *s, void *ctx)
+{
+	*(int *)ctx = s->thread;
+	return 0;
+}
+
+static int last_thread(const struct prof *p)
+{
+	int thread = 0;
+
+	prof_for_each_sample(p, sample_thread_cb, &thread);
+	return thread;
 }
 
 TEST_F(rec, wall_states_become_leaf_frames)
@@ -312,17 +355,18 @@ TEST_F(rec, comm_record_names_the_thread)
 
 	ASSERT_EQ(0, session(self, SWPROF_MODE_CPU, false));
 	rec_process(self->r, &self->rt, &c.hdr);
-	EXPECT_LT(0, self->rt.thread);
-	EXPECT_EQ(4242, self->rt.tid);
+	EXPECT_EQ(4242, self->rt->tid);
 	make_sample(self->buf, SWPROF_REC_SAMPLE, 0, 1, 10000000, ips, 1);
 	rec_process(self->r, &self->rt, (void *)self->buf);
-	ASSERT_EQ(0, thread_name(rec_profile(self->r), self->rt.thread, name, sizeof(name)));
+	EXPECT_LT(0, last_thread(rec_profile(self->r)));
+	ASSERT_EQ(0, thread_name(rec_profile(self->r), last_thread(rec_profile(self->r)), name, sizeof(name)));
 	snprintf(want, sizeof(want), "%u/4242/worker-7", getpid());
 	EXPECT_STREQ(want, name);
 	/* a comm filling all 16 bytes, no NUL: still a bounded name */
 	memset(c.comm, 'x', sizeof(c.comm));
 	rec_process(self->r, &self->rt, &c.hdr);
-	ASSERT_EQ(0, thread_name(rec_profile(self->r), self->rt.thread, name, sizeof(name)));
+	rec_process(self->r, &self->rt, (void *)self->buf);
+	ASSERT_EQ(0, thread_name(rec_profile(self->r), last_thread(rec_profile(self->r)), name, sizeof(name)));
 	EXPECT_NE(NULL, strstr(name, "/xxxxxxxxxxxxxxxx")) TH_LOG("%s", name);
 	EXPECT_EQ(NULL, strstr(name, "xxxxxxxxxxxxxxxxx"));
 }
@@ -338,11 +382,15 @@ TEST_F(rec, exec_record_renames_and_counts)
 	struct rec_stats rs;
 	char name[64];
 
+	const __u64 ips[] = { IP(rs_serve) };
+
 	ASSERT_EQ(0, session(self, SWPROF_MODE_CPU, false));
 	rec_process(self->r, &self->rt, &e.hdr);
 	rec_get_stats(self->r, &rs);
 	EXPECT_EQ(1, rs.execs);
-	ASSERT_EQ(0, thread_name(rec_profile(self->r), self->rt.thread, name, sizeof(name)));
+	make_sample(self->buf, SWPROF_REC_SAMPLE, 0, 1, 10000000, ips, 1);
+	rec_process(self->r, &self->rt, (void *)self->buf);
+	ASSERT_EQ(0, thread_name(rec_profile(self->r), last_thread(rec_profile(self->r)), name, sizeof(name)));
 	EXPECT_NE(NULL, strstr(name, "/newimage"));
 }
 
@@ -375,13 +423,16 @@ TEST_F(rec, other_records_are_counted_not_aggregated)
 
 TEST_F(rec, missing_mode_is_a_clear_error)
 {
-	char err[256] = "";
-	REC_OPTS(o, .mode = SWPROF_MODE_OFFCPU, .device = self->path);
+	REC_OPTS(o, .mode = SWPROF_MODE_OFFCPU);
 
 	fake_version.features &= ~SWPROF_FEAT_MODE_OFFCPU;
 	fake_version.minor = 0;
-	EXPECT_EQ(-EOPNOTSUPP, rec_new(&o, &self->r, err, sizeof(err)));
-	EXPECT_NE(NULL, strstr(err, "(API 1.0) has no offcpu mode")) TH_LOG("%s", err);
+	ASSERT_EQ(0, pipeline(self, 0));
+	logged[0] = 0;
+	sw_log_set_fn(log_to_buf, NULL);
+	EXPECT_EQ(-EOPNOTSUPP, rec_new(self->pl, &o, &self->r));
+	sw_log_set_fn(NULL, NULL);
+	EXPECT_NE(NULL, strstr(logged, "(API 1.0) has no offcpu mode")) TH_LOG("%s", logged);
 	EXPECT_FALSE(fake_version.features & SWPROF_FEAT_MODE_OFFCPU);
 }
 
@@ -390,7 +441,9 @@ TEST_F(rec, follows_processes_only_with_the_feature)
 	ASSERT_EQ(0, session(self, SWPROF_MODE_CPU, false));
 	EXPECT_TRUE(rec_follows_processes(self->r));
 	rec_free(self->r);
+	pl_free(self->pl);
 	self->r = NULL;
+	self->pl = NULL;
 	fake_version.features &= ~SWPROF_FEAT_PROCESS;
 	ASSERT_EQ(0, session(self, SWPROF_MODE_CPU, false));
 	EXPECT_FALSE(rec_follows_processes(self->r));
@@ -412,7 +465,9 @@ struct mem_ring {
 static void ring_free(FIXTURE_DATA(rec) *self, struct mem_ring *m)
 {
 	rec_free(self->r);
+	pl_free(self->pl);
 	self->r = NULL;
+	self->pl = NULL;
 	close(m->pfd[0]);
 	if (m->pfd[1] >= 0)
 		close(m->pfd[1]);
@@ -450,31 +505,24 @@ static void ring_sample(struct mem_ring *m, const __u64 *ips, unsigned int n)
 	ring_put(m, buf);
 }
 
-static struct rec_target *ring_publish(struct rec_session *r, struct mem_ring *m)
+static void ring_publish(struct pl *pl, struct rec_session *r, struct mem_ring *m)
 {
-	struct rec_target *rt = calloc(1, sizeof(*rt));
+	struct swprof_target *t;
 
-	rt->kind = REC_POLL_TARGET;
-	rt->pid = getpid();
-	rt->tid = gettid();
-	swprof_seq_tracker_init(&rt->tr);
-	if (swprof_target_from_mem(&m->hdr, &m->cons, m->data, m->pfd[0], &rt->t))
+	if (swprof_target_from_mem(&m->hdr, &m->cons, m->data, m->pfd[0], &t))
 		abort();
-	pthread_mutex_lock(&r->lock);
-	if (rec_target_publish(r, rt))
+	if (pl_adopt_target(pl, rec_sink(r), t, getpid(), gettid()))
 		abort();
-	pthread_mutex_unlock(&r->lock);
-	return rt;
 }
 
-/* rec_poll() until the stats say so or 5 s pass. */
-static bool poll_until(struct rec_session *r, uint64_t samples, uint64_t live)
+/* pl_poll() until the stats say so or 5 s pass. */
+static bool poll_until(struct pl *pl, struct rec_session *r, uint64_t samples, uint64_t live)
 {
 	struct rec_stats st;
 	int i;
 
 	for (i = 0; i < 500; i++) {
-		rec_poll(r, 10);
+		pl_poll(pl, 10);
 		rec_get_stats(r, &st);
 		if (st.samples >= samples && st.threads_live == live)
 			return true;
@@ -505,9 +553,9 @@ TEST_F(rec, reader_drains_rings_and_accounts_lost)
 	ring_put(&m, &lost);
 	for (i = 0; i < 5; i++)
 		ring_sample(&m, ips, 2);
-	ring_publish(self->r, &m);
+	ring_publish(self->pl, self->r, &m);
 	/* no wakeup: the reader's sweep finds them */
-	ASSERT_TRUE(poll_until(self->r, 25, 1));
+	ASSERT_TRUE(poll_until(self->pl, self->r, 25, 1));
 	rec_get_stats(self->r, &st);
 	EXPECT_EQ(3, st.lost);
 	EXPECT_EQ(0, st.seq_gaps);
@@ -520,9 +568,9 @@ TEST_F(rec, reader_drains_rings_and_accounts_lost)
 	ring_put(&m, &ex);
 	close(m.pfd[1]);
 	m.pfd[1] = -1;
-	ASSERT_TRUE(poll_until(self->r, 25, 0));
+	ASSERT_TRUE(poll_until(self->pl, self->r, 25, 0));
 	EXPECT_TRUE(rec_all_exited(self->r));
-	rec_drain(self->r);
+	pl_drain(self->pl);
 	rec_get_stats(self->r, &st);
 	EXPECT_EQ(1, st.exits);
 	EXPECT_EQ(3, st.lost);
@@ -546,7 +594,7 @@ TEST_F(rec, closed_rings_leave_the_sweep_and_keep_their_counts)
 		ring_init(&m[k]);
 		for (i = 0; i < 10; i++)
 			ring_sample(&m[k], ips, 1);
-		ring_publish(self->r, &m[k]);
+		ring_publish(self->pl, self->r, &m[k]);
 	}
 	/* rings 0 and 1 end: a LOST record, EXIT, then POLLHUP */
 	for (k = 0; k < 2; k++) {
@@ -559,11 +607,11 @@ TEST_F(rec, closed_rings_leave_the_sweep_and_keep_their_counts)
 		close(m[k].pfd[1]);
 		m[k].pfd[1] = -1;
 	}
-	ASSERT_TRUE(poll_until(self->r, 30, 1));
+	ASSERT_TRUE(poll_until(self->pl, self->r, 30, 1));
 	for (i = 0; i < 10; i++)
 		ring_sample(&m[2], ips, 1);
-	ASSERT_TRUE(poll_until(self->r, 40, 1));
-	rec_drain(self->r);
+	ASSERT_TRUE(poll_until(self->pl, self->r, 40, 1));
+	pl_drain(self->pl);
 	rec_get_stats(self->r, &st);
 	EXPECT_EQ(40, st.samples);
 	EXPECT_EQ(4, st.lost);
@@ -571,13 +619,15 @@ TEST_F(rec, closed_rings_leave_the_sweep_and_keep_their_counts)
 	EXPECT_EQ(3, st.threads);
 	EXPECT_EQ(2, st.exits);
 	EXPECT_FALSE(rec_all_exited(self->r));
-	pthread_mutex_lock(&self->r->lock);
-	live = self->r->nr_targets;
-	EXPECT_EQ(NULL, self->r->retired);	/* freed: the queue was empty */
-	pthread_mutex_unlock(&self->r->lock);
+	pthread_mutex_lock(&self->pl->lock);
+	live = self->pl->nr_targets;
+	EXPECT_EQ(NULL, self->pl->retired);	/* freed: the queue was empty */
+	pthread_mutex_unlock(&self->pl->lock);
 	EXPECT_EQ(1, live);
 	rec_free(self->r);
+	pl_free(self->pl);
 	self->r = NULL;
+	self->pl = NULL;
 	for (k = 0; k < 3; k++) {
 		close(m[k].pfd[0]);
 		if (m[k].pfd[1] >= 0)
@@ -589,19 +639,19 @@ TEST_F(rec, closed_rings_leave_the_sweep_and_keep_their_counts)
 TEST_F(rec, full_queue_makes_the_reader_wait_not_drop)
 {
 	const __u64 ips[] = { IP(rs_serve) };
-	char err[256];
-	REC_OPTS(o, .mode = SWPROF_MODE_CPU, .device = self->path, .queue_bytes = 1);
+	REC_OPTS(o, .mode = SWPROF_MODE_CPU);
 	struct mem_ring m;
 	struct rec_stats st;
 	int i;
 
-	ASSERT_EQ(0, rec_new(&o, &self->r, err, sizeof(err)));
+	ASSERT_EQ(0, pipeline(self, 1));
+	ASSERT_EQ(0, rec_new(self->pl, &o, &self->r));
 	ring_init(&m);
 	for (i = 0; i < 100; i++)
 		ring_sample(&m, ips, 1);
-	ring_publish(self->r, &m);
+	ring_publish(self->pl, self->r, &m);
 	/* each record fills the queue: the reader stops until the worker takes it */
-	rec_drain(self->r);
+	pl_drain(self->pl);
 	rec_get_stats(self->r, &st);
 	EXPECT_EQ(100, st.samples);
 	EXPECT_EQ(0, st.lost);
@@ -619,11 +669,11 @@ TEST_F(rec, drain_takes_what_arrived_just_before)
 
 	ASSERT_EQ(0, session(self, SWPROF_MODE_CPU, false));
 	ring_init(&m);
-	ring_publish(self->r, &m);
+	ring_publish(self->pl, self->r, &m);
 	for (round = 1; round <= 20; round++) {
 		for (i = 0; i < 10; i++)
 			ring_sample(&m, ips, 1);
-		rec_drain(self->r);
+		pl_drain(self->pl);
 		rec_get_stats(self->r, &st);
 		ASSERT_EQ(10 * round, st.samples);
 	}

@@ -6,7 +6,7 @@
 # (userspace/tests/fixtures/sym/build.sh builds them).
 set -uo pipefail
 
-top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 build=${BUILD:-$top/build}
 swctl=$build/swctl
 fx=$build/tests/fixtures/sym

@@ -13,9 +13,10 @@
 #include "kselftest_harness.h"
 
 #include "export.h"
-#include "record.h"
+#include "cmd_record.h"
+#include "sw_time.h"
 
-/* What swctl_err() (util.c) printed during the last parse(). */
+/* What sw_err() printed during the last parse(). */
 static char last_err[512];
 
 /* Parse a NULL-terminated argument list (without "record"). */
@@ -58,21 +59,21 @@ TEST(time_units)
 {
 	uint64_t ns = 1;
 
-	EXPECT_EQ(0, rec_parse_time("30", &ns));
+	EXPECT_EQ(0, sw_parse_duration("30", &ns));
 	EXPECT_EQ(30000000000ULL, ns);
-	EXPECT_EQ(0, rec_parse_time("1.5s", &ns));
+	EXPECT_EQ(0, sw_parse_duration("1.5s", &ns));
 	EXPECT_EQ(1500000000ULL, ns);
-	EXPECT_EQ(0, rec_parse_time("500ms", &ns));
+	EXPECT_EQ(0, sw_parse_duration("500ms", &ns));
 	EXPECT_EQ(500000000ULL, ns);
-	EXPECT_EQ(0, rec_parse_time("250us", &ns));
+	EXPECT_EQ(0, sw_parse_duration("250us", &ns));
 	EXPECT_EQ(250000ULL, ns);
-	EXPECT_EQ(0, rec_parse_time("100ns", &ns));
+	EXPECT_EQ(0, sw_parse_duration("100ns", &ns));
 	EXPECT_EQ(100ULL, ns);
-	EXPECT_EQ(0, rec_parse_time("2m", &ns));
+	EXPECT_EQ(0, sw_parse_duration("2m", &ns));
 	EXPECT_EQ(120000000000ULL, ns);
-	EXPECT_EQ(0, rec_parse_time("1h", &ns));
+	EXPECT_EQ(0, sw_parse_duration("1h", &ns));
 	EXPECT_EQ(3600000000000ULL, ns);
-	EXPECT_EQ(0, rec_parse_time("0", &ns));
+	EXPECT_EQ(0, sw_parse_duration("0", &ns));
 	EXPECT_EQ(0ULL, ns);
 }
 
@@ -80,13 +81,13 @@ TEST(time_garbage_is_einval)
 {
 	uint64_t ns = 7;
 
-	EXPECT_EQ(-EINVAL, rec_parse_time("", &ns));
-	EXPECT_EQ(-EINVAL, rec_parse_time("ms", &ns));
-	EXPECT_EQ(-EINVAL, rec_parse_time("-1s", &ns));
-	EXPECT_EQ(-EINVAL, rec_parse_time("10 s", &ns));
-	EXPECT_EQ(-EINVAL, rec_parse_time("10sec", &ns));
-	EXPECT_EQ(-EINVAL, rec_parse_time("nan", &ns));
-	EXPECT_EQ(-EINVAL, rec_parse_time("1e30h", &ns));
+	EXPECT_EQ(-EINVAL, sw_parse_duration("", &ns));
+	EXPECT_EQ(-EINVAL, sw_parse_duration("ms", &ns));
+	EXPECT_EQ(-EINVAL, sw_parse_duration("-1s", &ns));
+	EXPECT_EQ(-EINVAL, sw_parse_duration("10 s", &ns));
+	EXPECT_EQ(-EINVAL, sw_parse_duration("10sec", &ns));
+	EXPECT_EQ(-EINVAL, sw_parse_duration("nan", &ns));
+	EXPECT_EQ(-EINVAL, sw_parse_duration("1e30h", &ns));
 	EXPECT_EQ(7ULL, ns);
 }
 
@@ -263,7 +264,7 @@ TEST(outputs_values_and_switches)
 	EXPECT_EQ(PROF_VALUE_NS, c.value);
 	EXPECT_EQ(1, c.by_thread);
 	EXPECT_EQ(0, c.kernel);
-	EXPECT_TRUE(c.ro.lines);
+	EXPECT_TRUE(c.lines);
 	EXPECT_TRUE(c.ro.scan_threads);
 	EXPECT_EQ(1, c.quiet);
 	EXPECT_EQ(2000000000ULL, c.duration_ns);

@@ -6,11 +6,11 @@
 # swprof_trace_begin() says why it did not trace); trace_controller says what
 # to do without the module; docs/integrators.md carries trace_server.c as
 # it is.  TAP output.  Run from the repo top after the build:
-#   bash userspace/tests/examples.sh
+#   bash userspace/tests/lib/examples.sh
 #
 # SWPROF_KEEP=DIR keeps the binaries there (the VM test uses them).
 set -u
-cd "$(dirname "$0")/../.." || exit 1
+cd "$(dirname "$0")/../../.." || exit 1
 
 lib=${SWPROF_TEST_LIBA:-build/lib/libswprof.a}
 cc=${CC:-cc}

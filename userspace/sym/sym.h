@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sw_opts.h"
+
 struct sym_session;
 
 /* struct sym_opts.flags */
@@ -48,8 +50,8 @@ struct sym_opts {
 	const char *debug_dir;
 };
 
-#define SYM_OPTS(name, ...)						\
-	struct sym_opts name = { .sz = sizeof(struct sym_opts), __VA_ARGS__ }
+#define sym_opts__last_field debug_dir
+#define SYM_OPTS(name, ...) SW_OPTS(sym_opts, name, __VA_ARGS__)
 
 /* Returns NULL with errno set (EINVAL for bad options, ENOMEM). */
 struct sym_session *sym_session_new(const struct sym_opts *opts);

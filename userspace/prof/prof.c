@@ -744,9 +744,7 @@ const char *prof_kind_name(enum prof_kind kind)
 	return NULL;
 }
 
-#define OPT(opts, field, def)							\
-	((opts) && (opts)->sz >= offsetof(struct prof_opts, field) +		\
-		sizeof((opts)->field) && (opts)->field ? (opts)->field : (def))
+#define OPT(opts, field, def) SW_OPTS_GET_OR(opts, field, def)
 
 struct prof *prof_new(enum prof_kind kind, const struct prof_opts *opts)
 {
@@ -756,7 +754,7 @@ struct prof *prof_new(enum prof_kind kind, const struct prof_opts *opts)
 	struct prof *p;
 	int err = ENOMEM;
 
-	if (!prof_kind_name(kind) || (opts && opts->sz < sizeof(size_t))) {
+	if (!prof_kind_name(kind) || !SW_OPTS_VALID(opts, prof_opts)) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -3,7 +3,7 @@
 #
 # The Python binding (userspace/python/swprof.py) with Debian's
 # /usr/bin/python3, TAP output.  Run from the repo top after the build:
-#   bash userspace/tests/python_binding.sh
+#   bash userspace/tests/lib/python_binding.sh
 #
 # An LD_PRELOAD shim (python_binding_shim.c, compiled here) counts the
 # library's opens of $SWPROF_DEVICE, so that "a missing device is tried at
@@ -13,7 +13,7 @@
 #
 # SWPROF_TEST_LIB=PATH tests another libswprof.so (default build/lib/libswprof.so).
 set -u
-cd "$(dirname "$0")/../.." || exit 1
+cd "$(dirname "$0")/../../.." || exit 1
 
 py=/usr/bin/python3
 lib=${SWPROF_TEST_LIB:-build/lib/libswprof.so}
@@ -35,7 +35,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 if ! "$cc" -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude/uapi -shared -fPIC \
-	-o "$tmp/shim.so" userspace/tests/python_binding_shim.c 2> "$tmp/cc.log"; then
+	-o "$tmp/shim.so" userspace/tests/lib/python_binding_shim.c 2> "$tmp/cc.log"; then
 	echo "1..1"
 	echo "not ok 1 python_binding_shim.c compiles"
 	sed 's/^/# /' "$tmp/cc.log"

@@ -1,31 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * record: a recording session.  Registers threads (or whole processes) with
- * swprof.ko, drains their rings, symbolizes each distinct address once and
- * aggregates the stacks into a profile (prof.h).  Used by `swctl record`
- * and by the SkyWalking agent.
+ * record: a recording, the profile aggregate sink of a pipeline
+ * (pipeline.h).  It subscribes to threads or processes, and aggregates the
+ * stacks the pipeline decodes for them into a profile (prof.h): what
+ * `swctl record` writes.  Any number of recordings share one pipeline, so
+ * one reader thread, one stack cache and one symbolizer.
  *
- * Two threads work on a session.  A reader thread, started by rec_new(),
- * owns the rings: it waits on them with epoll, copies their records into a
- * bounded queue in swctl's memory and gives the ring space back at once,
- * and accepts the threads a process group hands out.  The caller's thread
- * does the slow part in rec_poll(): symbolization and aggregation.  So a
- * first look at a big binary never keeps the rings from being drained; when
- * the queue is full (symbolization far behind), the reader stops copying and
- * the rings take the slack, then overflow into counted LOST records.
+ *	rec_new(pl, &opts, &r);
+ *	rec_add_process(r, pid);
+ *	while (...) pl_poll(pl, 100);
+ *	pl_drain(pl);
+ *	prof_export(rec_profile(r), "out.svg", NULL);
+ *	rec_free(r);
  *
- * Every rec_*() call is for the caller's thread only.
+ * Every rec_*() call is for the pipeline's caller thread only.
  */
 #ifndef SWCTL_RECORD_H
 #define SWCTL_RECORD_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <sys/types.h>
 #include <linux/swprof.h>
 
+#include "pipeline.h"
 #include "prof.h"
+#include "sw_opts.h"
 
 struct rec_session;
 
@@ -36,19 +36,16 @@ struct rec_opts {
 	bool kernel;		/* kernel stacks (needs CAP_PERFMON) */
 	uint32_t raw_stack;	/* bytes of raw user stack per sample (--dwarf); 0 = off */
 	uint32_t ring_size;	/* per thread; 0 = default */
-	bool lines;		/* file:line and inline frames */
 	size_t mem_cap;		/* profile memory cap; 0 = default */
-	const char *device;	/* NULL = /dev/swprof */
 	uint64_t min_block_ns;	/* OFFCPU: shorter blocks are not recorded */
 	/* a leaf frame "[sleeping]", "[disk]", "[runnable]"... for samples not on a CPU */
 	bool state_frames;
 	/* follow processes by rescanning /proc/PID/task even when the module
 	 * can follow them itself (what a 1.0 module needs; for tests) */
 	bool scan_threads;
-	size_t queue_bytes;	/* records waiting for symbolization at most; 0 = 64 MiB */
 };
-
-#define REC_OPTS(name, ...) struct rec_opts name = { .sz = sizeof(struct rec_opts), __VA_ARGS__ }
+#define rec_opts__last_field scan_threads
+#define REC_OPTS(name, ...) SW_OPTS(rec_opts, name, __VA_ARGS__)
 
 /* enum swprof_task_state values, + 1 for anything newer */
 #define REC_NR_STATES	(SWPROF_STATE_OTHER + 1)
@@ -72,7 +69,7 @@ struct rec_stats {
 	uint64_t group_missed;	/* threads a process group could not follow (module limits) */
 	uint64_t unwound;	/* --dwarf: samples unwound from the raw copy */
 	uint64_t records;	/* records copied out of the rings */
-	uint64_t queue_bytes;	/* waiting for symbolization now */
+	uint64_t queue_bytes;	/* waiting for symbolization now (the pipeline's) */
 	uint64_t queue_peak;	/* ... at most */
 	uint64_t queue_full;	/* times the reader waited because the queue was full */
 	uint64_t ring_lag_max_ns; /* longest a record waited in its ring */
@@ -80,11 +77,14 @@ struct rec_stats {
 };
 
 /*
- * Returns 0 and a session, or a negative errno; errbuf then holds one line a
- * person can act on.
+ * A recording on @pl.  Returns 0, or a negative errno after one sw_err()
+ * line a person can act on (a mode or kernel stacks the module cannot do).
  */
-int rec_new(const struct rec_opts *opts, struct rec_session **out, char *errbuf, size_t errlen);
+int rec_new(struct pl *pl, const struct rec_opts *opts, struct rec_session **out);
+/* Unsubscribes (targets no other sink wants are closed) and frees the profile. */
 void rec_free(struct rec_session *r);
+/* The recording as a sink of its pipeline (pl_replay()). */
+struct pl_sink *rec_sink(struct rec_session *r);
 
 /* Register one thread (tid in our pid namespace) of process pid. */
 int rec_add_thread(struct rec_session *r, pid_t pid, pid_t tid);
@@ -106,22 +106,6 @@ bool rec_follows_processes(const struct rec_session *r);
  */
 bool rec_process_gone(const struct rec_session *r, pid_t pid);
 
-/*
- * Read what symbolization will need in any case (kallsyms with kernel
- * stacks: a second or more on a small machine) now rather than at the first
- * sample.  Call it after registering: the rings fill meanwhile.
- */
-void rec_preload(struct rec_session *r);
-
-/*
- * Symbolize and aggregate what the reader queued, waiting up to timeout_ms
- * for something to arrive and spending about that long at most.
- * Returns 0 or -errno.
- */
-int rec_poll(struct rec_session *r, int timeout_ms);
-/* Drain every ring completely now and aggregate it all (the end of a recording). */
-int rec_drain(struct rec_session *r);
-
 /* Enable or disable sampling of every registered thread. */
 int rec_enable(struct rec_session *r, bool on);
 
@@ -141,40 +125,5 @@ const char *rec_state_name(unsigned int state);
  * "[stopped]", "[other]"; NULL for running (its stack is the live one).
  */
 const char *rec_state_frame(unsigned int state);
-
-/* ---- the command line of swctl record (cmd_record.c), for tests ------ */
-
-#define REC_CLI_MAX_OUTPUTS	8
-#define REC_CLI_MAX_TIDS	256
-
-struct rec_cli {
-	pid_t pid;			/* -p */
-	pid_t tids[REC_CLI_MAX_TIDS];	/* -t */
-	int ntid;
-	char **cmd;			/* -- CMD ARGS, NULL-terminated; NULL if none */
-	const char *outputs[REC_CLI_MAX_OUTPUTS];
-	int nout;
-	const char *title;
-	int kernel;			/* -1: when allowed */
-	int state_frames;		/* -1: on for wall, off for the others */
-	int value;			/* enum prof_value of the exports */
-	int top, quiet, by_thread;
-	uint64_t duration_ns;		/* 0: until Ctrl-C or the targets' exit */
-	double hz;
-	struct rec_opts ro;		/* mode, period, min_block_ns, ring... */
-};
-
-/*
- * Parse swctl record's arguments (argv[0] is "record").  Returns -1 to go
- * on, else the exit status: 0 after --help (printed to help), 2 after a
- * usage error (one line through swctl_err()).
- */
-int rec_cli_parse(int argc, char **argv, struct rec_cli *cli, FILE *help);
-
-/*
- * "30", "30s", "500ms", "250us", "100ns", "2m", "1h" -> ns.  Returns 0 and
- * *ns, or -EINVAL (garbage, a negative number, an unknown unit).  "0" is 0.
- */
-int rec_parse_time(const char *s, uint64_t *ns);
 
 #endif

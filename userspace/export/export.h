@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "flame.h"
 #include "prof.h"
+#include "sw_opts.h"
 
 enum prof_format {
 	PROF_FMT_AUTO,		/* from the file name's extension */
@@ -48,8 +50,8 @@ struct prof_export_opts {
 	struct prof_export_result *result;
 };
 
-#define PROF_EXPORT_OPTS(name, ...) \
-	struct prof_export_opts name = { .sz = sizeof(struct prof_export_opts), __VA_ARGS__ }
+#define prof_export_opts__last_field result
+#define PROF_EXPORT_OPTS(name, ...) SW_OPTS(prof_export_opts, name, __VA_ARGS__)
 
 /* The format a path's extension names, or -EINVAL. */
 int prof_format_from_path(const char *path);
@@ -73,58 +75,10 @@ int prof_export_folded(const struct prof *p, FILE *f, const struct prof_export_o
 int prof_export_pprof(const struct prof *p, FILE *f, const struct prof_export_opts *opts);
 int prof_export_svg(const struct prof *p, FILE *f, const struct prof_export_opts *opts);
 
-/* ---- shared by the exporters (export_flame.c) ------------------------ */
+/* ---- shared by the exporters ------------------------------------------ */
 
-/* Option lookup that tolerates older, smaller option structs. */
-#define EXPORT_OPT(opts, field, def)						\
-	((opts) && (opts)->sz >= offsetof(struct prof_export_opts, field) +	\
-		sizeof((opts)->field) && (opts)->field ? (opts)->field : (def))
-
-enum flame_kind {
-	FLAME_ROOT,
-	FLAME_USER,
-	FLAME_KERNEL,
-	FLAME_THREAD,		/* the "comm-tid" root of a thread (by_thread) */
-};
-
-#define FLAME_INLINED	(1u << 0)	/* at least one merged frame was inlined */
-#define FLAME_MISSING	(1u << 1)	/* "[MISSING] ...", "[unknown]", truncated */
-
-/* One frame of the merged call tree; node 0 is the root. */
-struct flame_node {
-	uint64_t count, value;		/* totals, children included */
-	uint64_t self_count, self_value;
-	int name;			/* string index; thread id for FLAME_THREAD */
-	uint8_t kind;			/* enum flame_kind */
-	uint8_t flags;			/* FLAME_* */
-	uint16_t pad;
-	uint32_t depth;			/* root 0 */
-	uint32_t parent, first_child, next_sibling;	/* 0: none (root is never a child) */
-};
-
-struct flame {
-	const struct prof *prof;
-	struct flame_node *nodes;
-	uint32_t nr_nodes;
-	uint32_t max_depth;
-};
-
-/* Builds the tree, children sorted by name; 0 or -ENOMEM. */
-int flame_build(struct flame *fl, const struct prof *p, int by_thread);
-void flame_free(struct flame *fl);
-
-/*
- * The frame's display name with ';' and control characters replaced, no
- * "_[k]" suffix; "[unknown]" for an empty name.  Uses buf (>= 256 bytes) for
- * names it must build or rewrite.
- */
-const char *flame_name(const struct flame *fl, const struct flame_node *n,
-		       char *buf, size_t size);
-
-static inline uint64_t flame_metric(const struct flame_node *n, int ns)
-{
-	return ns ? n->value : n->count;
-}
+/* An option, or def when the caller's struct is older or the field is 0. */
+#define EXPORT_OPT(opts, field, def) SW_OPTS_GET_OR(opts, field, def)
 
 /* Records a message for the caller (opts->errbuf), returns err. */
 int export_error(const struct prof_export_opts *opts, int err, const char *fmt, ...)
