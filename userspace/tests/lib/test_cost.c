@@ -9,9 +9,6 @@
 #include "kselftest_harness.h"
 #include "swprof_internal.h"
 
-/* Host tests link swctl's objects without main.o, where swctl_err() lives. */
-__attribute__((weak)) void swctl_err(const char *fmt, ...) {}
-
 TEST(bucket_bounds_follow_the_documented_definition)
 {
 	static const __u64 lower[] = {

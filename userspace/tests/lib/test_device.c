@@ -23,9 +23,6 @@
 #include "kselftest_harness.h"
 #include "swprof_internal.h"
 
-/* Host tests link swctl's objects without main.o, where swctl_err() lives. */
-__attribute__((weak)) void swctl_err(const char *fmt, ...) {}
-
 #define FAKE_DEV	"swprof-fake-dev"
 #define FAKE_TARGET	"swprof-fake-target"
 #define FAKE_RING	4096

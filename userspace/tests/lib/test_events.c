@@ -13,9 +13,6 @@
 #include "kselftest_harness.h"
 #include "swprof_internal.h"
 
-/* Host tests link swctl's objects without main.o, where swctl_err() lives. */
-__attribute__((weak)) void swctl_err(const char *fmt, ...) {}
-
 #define FAMILY 0x1f	/* any id: the parser does not look at it */
 
 static struct nl_msg *new_msg(__u8 cmd)

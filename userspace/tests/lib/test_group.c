@@ -12,9 +12,6 @@
 #include "kselftest_harness.h"
 #include "fake_swprof.h"
 
-/* Host tests link swctl's objects without main.o, where swctl_err() lives. */
-__attribute__((weak)) void swctl_err(const char *fmt, ...) {}
-
 FIXTURE(group) {
 	int memfd;
 	char path[64];

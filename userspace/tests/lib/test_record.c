@@ -8,9 +8,6 @@
 #include "kselftest_harness.h"
 #include "swprof_internal.h"
 
-/* Host tests link swctl's objects without main.o, where swctl_err() lives. */
-__attribute__((weak)) void swctl_err(const char *fmt, ...) {}
-
 #define KBASE	0xffffffff81000000ULL
 #define UBASE	0x0000555555554000ULL
 

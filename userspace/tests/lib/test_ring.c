@@ -17,9 +17,6 @@
 #include "kselftest_harness.h"
 #include "swprof_internal.h"
 
-/* Host tests link swctl's objects without main.o, where swctl_err() lives. */
-__attribute__((weak)) void swctl_err(const char *fmt, ...) {}
-
 #define RING_SIZE	4096
 
 struct fake_ring {

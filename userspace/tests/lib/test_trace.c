@@ -17,9 +17,6 @@
 #include "kselftest_harness.h"
 #include "fake_swprof.h"
 
-/* Host tests link swctl's objects without main.o, where swctl_err() lives. */
-__attribute__((weak)) void swctl_err(const char *fmt, ...) {}
-
 static bool all_zero(const void *p, size_t len)
 {
 	const unsigned char *c = p;
