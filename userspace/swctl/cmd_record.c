@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 	fputs("usage: swctl record [options] -p PID | -t TID... | -- CMD [ARGS...]\n"
 	      "\n"
 	      "  -p, --pid PID          every thread of a process, and threads it starts later\n"
+	      "                         (repeatable: several processes, one profile, or one\n"
+	      "                         each when an output name holds %p, the pid)\n"
 	      "  -t, --tid TID          one thread (repeatable)\n"
 	      "  -m, --mode MODE        cpu (default): where threads run on a CPU;\n"
 	      "                         offcpu: where and how long they block;\n"
@@ -53,7 +56,8 @@ static void usage(FILE *f)
 	      "  -d, --duration TIME    stop after TIME (e.g. 30, 30s, 500ms, 2m); default: until\n"
 	      "                         Ctrl-C or until the targets exit\n"
 	      "  -o, --output FILE      write FILE; format from the extension: .pb.gz (pprof),\n"
-	      "                         .folded, .svg (repeatable; default swprof.svg)\n"
+	      "                         .folded, .svg (repeatable; default swprof.svg); %p in\n"
+	      "                         FILE: one profile per -p process, %p its pid\n"
 	      "      --value count|ns   what folded counts and SVG widths measure (default:\n"
 	      "                         samples; ns for offcpu SVG)\n"
 	      "      --kernel           kernel stacks too (default when allowed: CAP_PERFMON/root)\n"
@@ -113,7 +117,7 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 	bool min_block_set = false;
 	char *end;
 	long v;
-	int c;
+	int c, i;
 
 	memset(a, 0, sizeof(*a));
 	a->kernel = -1;
@@ -130,11 +134,13 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 		switch (c) {
 		case 'p':
 			v = strtol(optarg, &end, 10);
-			if (*end || v <= 0 || v > INT32_MAX) {
-				sw_err("record: -p needs a process id, not '%s'", optarg);
+			if (*end || v <= 0 || v > INT32_MAX || a->npid == REC_CLI_MAX_PIDS) {
+				sw_err("record: -p needs a process id (at most %d of them), not '%s'",
+				       REC_CLI_MAX_PIDS, optarg);
 				return 2;
 			}
-			a->pid = v;
+			a->pids[a->npid++] = v;
+			a->pid = a->pids[0];
 			break;
 		case 't':
 			v = strtol(optarg, &end, 10);
@@ -267,6 +273,13 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 	}
 	if (!!a->pid + !!a->ntid + (optind < argc) != 1) {
 		sw_err("record: give exactly one of -p PID, -t TID or -- CMD; see swctl record --help");
+		return 2;
+	}
+	for (i = 0; i < a->nout; i++)
+		if (strstr(a->outputs[i], "%p"))
+			a->per_process = 1;
+	if (a->per_process && !a->pid) {
+		sw_err("record: %%p in an output name needs -p");
 		return 2;
 	}
 	if (min_block_set && a->ro.mode != SWPROF_MODE_OFFCPU) {
@@ -553,8 +566,25 @@ static int register_tids(struct rec_session *r, const struct rec_cli *a)
 	return err;
 }
 
-int rec_write_outputs(struct prof *p, const struct rec_cli *a)
+/* @path with every %p replaced by @pid */
+static void expand_pid(const char *path, pid_t pid, char *out, size_t len)
 {
+	size_t o = 0;
+
+	for (; *path && o + 12 < len; path++) {
+		if (path[0] == '%' && path[1] == 'p') {
+			o += snprintf(out + o, len - o, "%d", pid);
+			path++;
+		} else {
+			out[o++] = *path;
+		}
+	}
+	out[o] = 0;
+}
+
+int rec_write_outputs_of(struct prof *p, const struct rec_cli *a, pid_t pid)
+{
+	char path[PATH_MAX];
 	int i, err, ret = 0;
 
 	for (i = 0; i < a->nout; i++) {
@@ -562,16 +592,21 @@ int rec_write_outputs(struct prof *p, const struct rec_cli *a)
 		PROF_EXPORT_OPTS(eo, .by_thread = a->by_thread, .title = a->title, .value = a->value,
 				 .errbuf = eb, .errbuf_sz = sizeof(eb));
 
-		err = prof_export(p, a->outputs[i], &eo);
+		expand_pid(a->outputs[i], pid, path, sizeof(path));
+		err = prof_export(p, path, &eo);
 		if (err) {
-			sw_err("%s: cannot write %s: %s", a->cmd_name, a->outputs[i],
-			       eb[0] ? eb : strerror(-err));
+			sw_err("%s: cannot write %s: %s", a->cmd_name, path, eb[0] ? eb : strerror(-err));
 			ret = 1;
 		} else if (!a->quiet) {
-			fprintf(stderr, "swctl: wrote %s\n", a->outputs[i]);
+			fprintf(stderr, "swctl: wrote %s\n", path);
 		}
 	}
 	return ret;
+}
+
+int rec_write_outputs(struct prof *p, const struct rec_cli *a)
+{
+	return rec_write_outputs_of(p, a, 0);
 }
 
 void rec_print_top(struct prof *p, int top)
@@ -608,14 +643,24 @@ static int pipeline_open(const struct rec_cli *a, struct pl **pl, FILE **raw)
 	return err;
 }
 
+static bool all_gone(struct rec_session *const *recs, const struct rec_cli *a)
+{
+	int i;
+
+	for (i = 0; i < a->npid; i++)
+		if (!rec_process_gone(recs[a->per_process ? i : 0], a->pids[i]))
+			return false;
+	return true;
+}
+
 int cmd_record(int argc, char **argv)
 {
+	struct rec_session *recs[REC_CLI_MAX_PIDS] = { NULL }, *r;
 	struct rec_cli a;
-	pid_t pid, child = -1;
-	int go_fd = -1, status = 0, ret = 0, err;
+	pid_t child = -1;
+	int go_fd = -1, status = 0, ret = 0, err, i, nrec;
 	uint64_t start, last_progress = 0, last_scan = 0;
 	double secs, cpu, cpu0;
-	struct rec_session *r = NULL;
 	struct rec_stats st;
 	struct pl *pl = NULL;
 	FILE *raw = NULL;
@@ -626,7 +671,6 @@ int cmd_record(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	ret = 0;
-	pid = a.pid;
 	if (a.kernel < 0) {
 		/* kernel stacks when this user may have them */
 		struct swprof *sw;
@@ -642,12 +686,15 @@ int cmd_record(int argc, char **argv)
 	/* pl_new() and rec_new() said what failed */
 	if (pipeline_open(&a, &pl, &raw))
 		return 1;
-	if (rec_new(pl, &a.ro, &r)) {
-		pl_free(pl);
-		if (raw)
-			fclose(raw);
-		return 1;
+	/* one recording, or one per process: all on the one pipeline */
+	nrec = a.per_process ? a.npid : 1;
+	for (i = 0; i < nrec; i++) {
+		if (rec_new(pl, &a.ro, &recs[i])) {
+			ret = 1;
+			goto out;
+		}
 	}
+	r = recs[0];
 	follows = rec_follows_processes(r);
 	if (a.cmd) {
 		child = spawn_stopped(a.cmd, &go_fd);
@@ -656,12 +703,15 @@ int cmd_record(int argc, char **argv)
 			ret = 1;
 			goto out;
 		}
-		pid = child;
+		a.pids[a.npid++] = a.pid = child;
 	}
-	err = pid ? rec_add_process(r, pid) : register_tids(r, &a);
+	err = a.pid ? 0 : register_tids(r, &a);
+	for (i = 0; i < a.npid && err >= 0; i++) {
+		err = rec_add_process(recs[a.per_process ? i : 0], a.pids[i]);
+		if (err < 0)
+			sw_err("record: cannot register process %d: %s", a.pids[i], swprof_strerror(err));
+	}
 	if (err < 0) {
-		if (pid)
-			sw_err("record: cannot register process %d: %s", pid, swprof_strerror(err));
 		if (child > 0) {
 			kill(child, SIGKILL);
 			waitpid(child, NULL, 0);
@@ -676,7 +726,8 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	start = sw_now_ns();
 	cpu0 = cpu_time();
-	prof_set_times(rec_profile(r), sw_epoch_ns(), 0);
+	for (i = 0; i < nrec; i++)
+		prof_set_times(rec_profile(recs[i]), sw_epoch_ns(), 0);
 	if (go_fd >= 0) {
 		if (write(go_fd, "x", 1) != 1)
 			sw_err("record: cannot start the command");
@@ -690,24 +741,26 @@ int cmd_record(int argc, char **argv)
 		pl_poll(pl, 100);
 		t = sw_now_ns();
 		/* a 1.0 module: pick up threads created since by rescanning */
-		if (pid && !follows && t - last_scan > 100000000ULL) {
+		if (a.pid && !follows && t - last_scan > 100000000ULL) {
 			last_scan = t;
-			rec_add_process(r, pid);
+			for (i = 0; i < a.npid; i++)
+				rec_add_process(recs[a.per_process ? i : 0], a.pids[i]);
 		}
 		if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
 			child = -1;
 			break;
 		}
-		if (!pid && rec_all_exited(r))
+		if (!a.pid && rec_all_exited(r))
 			break;
-		if (pid && child < 0 && !a.cmd && rec_process_gone(r, pid))
+		if (a.pid && child < 0 && !a.cmd && all_gone(recs, &a))
 			break;
 		if (tty && !a.quiet && t - last_progress > 500000000ULL) {
 			last_progress = t;
 			progress(r, a.ro.mode, start, false);
 		}
 	}
-	rec_enable(r, false);
+	for (i = 0; i < nrec; i++)
+		rec_enable(recs[i], false);
 	pl_drain(pl);
 	secs = (sw_now_ns() - start) / 1e9;
 	cpu = cpu_time() - cpu0;
@@ -717,15 +770,24 @@ int cmd_record(int argc, char **argv)
 			kill(child, stop_requested);
 		waitpid(child, &status, 0);
 	}
-	prof_set_times(rec_profile(r), prof_get_time_nanos(rec_profile(r)), sw_now_ns() - start);
-	rec_get_stats(r, &st);
-	prof_add_lost(rec_profile(r), st.lost);
+	for (i = 0; i < nrec; i++) {
+		struct prof *p = rec_profile(recs[i]);
+
+		prof_set_times(p, prof_get_time_nanos(p), sw_now_ns() - start);
+		rec_get_stats(recs[i], &st);
+		prof_add_lost(p, st.lost);
+	}
 	if (tty && !a.quiet)
 		progress(r, a.ro.mode, start, true);
 
-	ret = rec_write_outputs(rec_profile(r), &a);
+	for (i = 0; i < nrec; i++)
+		ret |= rec_write_outputs_of(rec_profile(recs[i]), &a, a.per_process ? a.pids[i] : 0);
 	if (!a.quiet) {
-		print_summary(r, a.ro.mode, secs, cpu);
+		for (i = 0; i < nrec; i++) {
+			if (nrec > 1)
+				fprintf(stderr, "swctl: process %d:\n", a.pids[i]);
+			print_summary(recs[i], a.ro.mode, secs, cpu);
+		}
 		print_top(rec_profile(r), a.top);
 	}
 	if (!ret && WIFEXITED(status) && a.cmd)
@@ -733,7 +795,8 @@ int cmd_record(int argc, char **argv)
 	else if (!ret && WIFSIGNALED(status) && a.cmd)
 		ret = 128 + WTERMSIG(status);
 out:
-	rec_free(r);
+	for (i = 0; i < REC_CLI_MAX_PIDS; i++)
+		rec_free(recs[i]);
 	pl_free(pl);
 	if (raw && fclose(raw)) {
 		sw_err("record: cannot write %s: %s", a.save_raw, strerror(errno));

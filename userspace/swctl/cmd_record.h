@@ -12,9 +12,13 @@
 
 #define REC_CLI_MAX_OUTPUTS	8
 #define REC_CLI_MAX_TIDS	256
+#define REC_CLI_MAX_PIDS	64
 
 struct rec_cli {
-	pid_t pid;			/* -p */
+	pid_t pid;			/* the first -p */
+	pid_t pids[REC_CLI_MAX_PIDS];	/* every -p */
+	int npid;
+	int per_process;		/* %p in an output: one recording per -p */
 	pid_t tids[REC_CLI_MAX_TIDS];	/* -t */
 	int ntid;
 	char **cmd;			/* -- CMD ARGS, NULL-terminated; NULL if none */
@@ -42,6 +46,8 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *cli, FILE *help);
 
 /* Export @p to every -o of @a; 0, or 1 after a line saying what failed. */
 int rec_write_outputs(struct prof *p, const struct rec_cli *a);
+/* The same, %p in an output's name replaced by @pid. */
+int rec_write_outputs_of(struct prof *p, const struct rec_cli *a, pid_t pid);
 /* The top-N functions by self value, on stdout. */
 void rec_print_top(struct prof *p, int top);
 

@@ -163,6 +163,23 @@ TEST(exactly_one_target)
 	EXPECT_EQ(3, c.tids[1]);
 }
 
+TEST(several_processes_one_profile_or_one_each)
+{
+	struct rec_cli c;
+
+	ASSERT_EQ(-1, parse(&c, "-p", "11", "-p", "12", "-o", "all.folded", NULL));
+	EXPECT_EQ(2, c.npid);
+	EXPECT_EQ(11, c.pid);
+	EXPECT_EQ(12, c.pids[1]);
+	EXPECT_EQ(0, c.per_process);
+	ASSERT_EQ(-1, parse(&c, "-p", "11", "-p", "12", "-o", "out-%p.folded", "-o", "all.svg", NULL));
+	EXPECT_EQ(1, c.per_process);
+	/* %p names a process: threads and commands have none of their own */
+	EXPECT_EQ(2, parse(&c, "-t", "5", "-o", "out-%p.folded", NULL));
+	EXPECT_NE(NULL, strstr(last_err, "%p in an output name needs -p")) TH_LOG("%s", last_err);
+	EXPECT_EQ(2, parse(&c, "-o", "out-%p.folded", "--", "true", NULL));
+}
+
 TEST(bad_ids_are_usage_errors)
 {
 	struct rec_cli c;
