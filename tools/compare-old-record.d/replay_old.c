@@ -100,7 +100,9 @@ int main(int argc, char **argv)
 	fd = memfd_create(FAKE_DEV, MFD_CLOEXEC);
 	snprintf(dev, sizeof(dev), "/proc/self/fd/%d", fd);
 	REC_OPTS(o, .mode = info.mode, .period_ns = info.period_ns, .device = dev,
-		 .state_frames = info.flags & 1, .lines = argc > 3 && !strcmp(argv[3], "--lines"));
+		 .state_frames = info.flags & 1, .lines = argc > 3 && !strcmp(argv[3], "--lines"),
+		 /* unwind the raw stack copies the records carry (--dwarf) */
+		 .raw_stack = 8);
 	if (rec_new(&o, &r, err, sizeof(err))) {
 		fprintf(stderr, "replay_old: %s\n", err);
 		return 1;
