@@ -51,7 +51,7 @@ int pl_new(const struct pl_opts *opts, struct pl **out)
 		pl->epfd = epoll_create1(EPOLL_CLOEXEC);
 	}
 	SYM_OPTS(so, .flags = pl->o.sym_flags);
-	pl->sym = sym_session_new(&so);
+	sym_session_new(&so, &pl->sym);
 	pl->cache = stack_cache_new();
 	pl->ips = calloc(PL_MAX_UNWIND, sizeof(*pl->ips));
 	if ((!pl->o.offline && pl->epfd < 0) || !pl->sym || !pl->cache || !pl->ips) {

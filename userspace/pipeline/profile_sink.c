@@ -443,9 +443,10 @@ int rec_new(struct pl *pl, const struct rec_opts *opts, struct rec_session **out
 	r->pl = pl;
 	PROF_OPTS(po, .mem_cap = opts->mem_cap,
 		  .period = opts->mode == SWPROF_MODE_OFFCPU ? 0 : opts->period_ns);
-	r->prof = prof_new(opts->mode == SWPROF_MODE_CPU ? PROF_CPU :
-			   opts->mode == SWPROF_MODE_WALL ? PROF_WALL : PROF_OFFCPU, &po);
-	err = r->prof ? pl_sink_new(pl, &ops, r, &r->sink) : -ENOMEM;
+	err = prof_new(opts->mode == SWPROF_MODE_CPU ? PROF_CPU :
+		       opts->mode == SWPROF_MODE_WALL ? PROF_WALL : PROF_OFFCPU, &po, &r->prof);
+	if (!err)
+		err = pl_sink_new(pl, &ops, r, &r->sink);
 	if (err || cache_grow(r)) {
 		sw_err("out of memory setting up the recording");
 		rec_free(r);

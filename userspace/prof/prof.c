@@ -746,7 +746,7 @@ const char *prof_kind_name(enum prof_kind kind)
 
 #define OPT(opts, field, def) SW_OPTS_GET_OR(opts, field, def)
 
-struct prof *prof_new(enum prof_kind kind, const struct prof_opts *opts)
+static struct prof *prof_alloc(enum prof_kind kind, const struct prof_opts *opts)
 {
 	struct prof_function_info tf = { 0 };
 	struct prof_line tl = { 0 };
@@ -806,6 +806,12 @@ fail:
 	prof_free(p);
 	errno = err;
 	return NULL;
+}
+
+int prof_new(enum prof_kind kind, const struct prof_opts *opts, struct prof **out)
+{
+	*out = prof_alloc(kind, opts);
+	return *out ? 0 : -errno;
 }
 
 void prof_free(struct prof *p)

@@ -16,7 +16,7 @@
  * Existing stacks keep counting, so totals stay exact; prof_get_stats()
  * says how much was folded.
  *
- * Errors are negative errno values; constructors return NULL and set errno.
+ * Errors are negative errno values (docs/hacking.md).
  * Not thread-safe: one profile per aggregating thread.
  */
 #ifndef SWCTL_PROF_H
@@ -50,8 +50,8 @@ struct prof_opts {
 #define prof_opts__last_field duration_nanos
 #define PROF_OPTS(name, ...) SW_OPTS(prof_opts, name, __VA_ARGS__)
 
-/* opts may be NULL.  Returns NULL with errno EINVAL or ENOMEM. */
-struct prof *prof_new(enum prof_kind kind, const struct prof_opts *opts);
+/* opts may be NULL.  Returns 0 and *out, or -EINVAL or -ENOMEM (*out NULL). */
+int prof_new(enum prof_kind kind, const struct prof_opts *opts, struct prof **out);
 void prof_free(struct prof *p);
 
 /* Metadata that is only known at the end of a recording. */

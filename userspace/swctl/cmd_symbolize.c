@@ -416,9 +416,9 @@ int cmd_symbolize(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	s = sym_session_new(&opts);
-	if (!s) {
-		sw_err("symbolize: cannot start the symbolizer: %s", strerror(errno));
+	err = sym_session_new(&opts, &s);
+	if (err) {
+		sw_err("symbolize: cannot start the symbolizer: %s", strerror(-err));
 		return 1;
 	}
 	err = check_source(s, &o);

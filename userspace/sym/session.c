@@ -32,7 +32,7 @@ static bool opts_valid(const struct sym_opts *o)
 
 #define OPT(o, field, def) SW_OPTS_GET_OR(o, field, def)
 
-struct sym_session *sym_session_new(const struct sym_opts *opts)
+static struct sym_session *session_alloc(const struct sym_opts *opts)
 {
 	struct sym_session *s;
 
@@ -64,6 +64,12 @@ nomem:
 	sym_session_free(s);
 	errno = ENOMEM;
 	return NULL;
+}
+
+int sym_session_new(const struct sym_opts *opts, struct sym_session **out)
+{
+	*out = session_alloc(opts);
+	return *out ? 0 : -errno;
 }
 
 static void free_graves(struct sym_session *s)

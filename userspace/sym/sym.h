@@ -5,7 +5,8 @@
  * (demangled), module, build-id, source file:line and inline frames.
  *
  *   SYM_OPTS(opts, .flags = SYM_OPT_LINES);
- *   struct sym_session *s = sym_session_new(&opts);
+ *   struct sym_session *s;
+ *   sym_session_new(&opts, &s);
  *   struct sym_frame f[SYM_MAX_INLINE];
  *   int n = sym_resolve(s, pid, ip, SYM_RESOLVE_RETURN, f, SYM_MAX_INLINE);
  *   ...f[0] innermost (inlined) frame ... f[n - 1] the real function...
@@ -53,8 +54,8 @@ struct sym_opts {
 #define sym_opts__last_field debug_dir
 #define SYM_OPTS(name, ...) SW_OPTS(sym_opts, name, __VA_ARGS__)
 
-/* Returns NULL with errno set (EINVAL for bad options, ENOMEM). */
-struct sym_session *sym_session_new(const struct sym_opts *opts);
+/* Returns 0 and *out, or -EINVAL (bad options), -ENOMEM... (*out NULL). */
+int sym_session_new(const struct sym_opts *opts, struct sym_session **out);
 void sym_session_free(struct sym_session *s);
 
 /* Defer cache eviction so that returned frames stay valid; nests. */

@@ -51,7 +51,7 @@ static char *folded(const struct prof *p, const struct prof_export_opts *opts)
 static struct prof *hand_built(void)
 {
 	struct prof_mapping m = { .start = 0x400000, .limit = 0x500000, .file = "/usr/bin/app" };
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	struct prof_line inl[2];
 	struct prof_location lo = { 0 };
 	int map, main_, run_helper, leaf1, leaf2, k1, k2, k3, missing, weird, s[8];
@@ -116,7 +116,7 @@ TEST(folded_exact_output)
 
 TEST(folded_offcpu_in_ns)
 {
-	struct prof *p = prof_new(PROF_OFFCPU, NULL);
+	struct prof *p = fx_prof_new(PROF_OFFCPU, NULL);
 	PROF_EXPORT_OPTS(ns, .value = PROF_VALUE_NS);
 	char *out;
 
@@ -142,7 +142,7 @@ TEST(folded_offcpu_in_ns)
 
 TEST(folded_by_thread_prefixes_comm_tid)
 {
-	struct prof *p = prof_new(PROF_WALL, NULL);
+	struct prof *p = fx_prof_new(PROF_WALL, NULL);
 	PROF_EXPORT_OPTS(opts, .by_thread = 1);
 	char *out;
 
@@ -174,7 +174,7 @@ TEST(folded_by_thread_prefixes_comm_tid)
 TEST(folded_shows_truncated_samples)
 {
 	PROF_OPTS(popts, .mem_cap = 64 << 10);
-	struct prof *p = prof_new(PROF_CPU, &popts);
+	struct prof *p = fx_prof_new(PROF_CPU, &popts);
 	struct prof_stats st;
 	char *out, *line;
 	int i, s[2];
@@ -253,7 +253,7 @@ TEST(export_writes_file_atomically_and_explains_errors)
 
 TEST(empty_profile_writes_nothing)
 {
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	char *out;
 
 	ASSERT_NE(NULL, p);

@@ -211,7 +211,7 @@ TEST(pprof_cpu_profile_decodes_field_by_field)
 	const Perftools__Profiles__Mapping *app, *foo, *kmap;
 	const Perftools__Profiles__Location *l;
 	const Perftools__Profiles__Sample *s;
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	char dir[64], *path;
 	bool seen_lost = false, seen_version = false;
 	Profile *pb;
@@ -326,7 +326,7 @@ TEST(pprof_sample_types_follow_the_mode)
 
 	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
 		PROF_OPTS(opts, .period = 1000000);
-		struct prof *p = prof_new(modes[m].kind, &opts);
+		struct prof *p = fx_prof_new(modes[m].kind, &opts);
 		char dir[64], *path;
 		Profile *pb;
 
@@ -354,7 +354,7 @@ TEST(pprof_sample_types_follow_the_mode)
 
 TEST(pprof_large_profile_streams)
 {
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	struct prof_stats st;
 	char dir[64], *path;
 	uint64_t sum = 0;
@@ -396,7 +396,7 @@ TEST(pprof_large_profile_streams)
 /* A second reader: protoc's text decoder, from the .proto of this tree. */
 TEST(pprof_decodes_with_protoc)
 {
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	char dir[64], *path, *cmd, line[512];
 	int seen_main = 0, seen_build_id = 0, seen_types = 0, seen_inline = 0, status;
 	FILE *f;

@@ -118,7 +118,7 @@ TEST(svg_is_valid_xml_with_one_group_per_frame)
 {
 	struct prof_export_result res = { 0 };
 	PROF_EXPORT_OPTS(opts, .result = &res);
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	double counted = -1;
 	char *doc;
 	int ok;
@@ -144,7 +144,7 @@ out:
 
 TEST(svg_titles_texts_and_subtitle)
 {
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	const char *g;
 	char *doc;
 
@@ -174,7 +174,7 @@ TEST(svg_titles_texts_and_subtitle)
 
 TEST(svg_colours_kernel_user_missing_apart)
 {
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	int k[3], u[3], m[3], i;
 	static const char *const users[] = { "main", "run", "helper", "leaf" };
 	char *doc;
@@ -206,7 +206,7 @@ TEST(svg_colours_kernel_user_missing_apart)
 
 TEST(svg_has_interactive_script_and_nothing_external)
 {
-	struct prof *p = prof_new(PROF_WALL, NULL);
+	struct prof *p = fx_prof_new(PROF_WALL, NULL);
 	const char *cdata, *end;
 	char *doc;
 
@@ -241,7 +241,7 @@ TEST(svg_omits_and_counts_narrow_frames)
 {
 	struct prof_export_result res = { 0 };
 	PROF_EXPORT_OPTS(opts, .result = &res);
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	char line[128], *doc;
 	double counted = -1;
 	int i;
@@ -276,7 +276,7 @@ TEST(svg_omits_and_counts_narrow_frames)
 TEST(svg_icicle_puts_root_on_top_and_offcpu_uses_time)
 {
 	PROF_EXPORT_OPTS(opts, .icicle = 1, .title = "Blocked <time>", .width = 1000);
-	struct prof *p = prof_new(PROF_OFFCPU, NULL);
+	struct prof *p = fx_prof_new(PROF_OFFCPU, NULL);
 	const char *g;
 	char *doc;
 	double w;
@@ -305,7 +305,7 @@ TEST(svg_icicle_puts_root_on_top_and_offcpu_uses_time)
 TEST(svg_by_thread_and_odd_bytes_stay_valid)
 {
 	PROF_EXPORT_OPTS(opts, .by_thread = 1);
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	int ok, rgb[3];
 	char *doc;
 
@@ -329,7 +329,7 @@ TEST(svg_by_thread_and_odd_bytes_stay_valid)
 
 TEST(svg_empty_profile_says_so)
 {
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	char *doc;
 	int ok;
 
@@ -349,7 +349,7 @@ TEST(svg_rejects_bad_width)
 {
 	char err[128] = "";
 	PROF_EXPORT_OPTS(opts, .width = 10, .errbuf = err, .errbuf_sz = sizeof(err));
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(-EINVAL, prof_export_svg(p, stdout, &opts));

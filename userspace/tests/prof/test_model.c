@@ -51,13 +51,13 @@ TEST(new_rejects_bad_arguments)
 	PROF_OPTS(small, .mem_cap = 1024);
 	struct prof *p;
 
-	errno = 0;
-	EXPECT_NULL(prof_new((enum prof_kind)42, NULL));
-	EXPECT_EQ(EINVAL, errno);
-	errno = 0;
-	EXPECT_NULL(prof_new(PROF_CPU, &small));
-	EXPECT_EQ(EINVAL, errno);
-	p = prof_new(PROF_OFFCPU, NULL);
+	p = (void *)1;
+	EXPECT_EQ(-EINVAL, prof_new((enum prof_kind)42, NULL, &p));
+	EXPECT_NULL(p);
+	p = (void *)1;
+	EXPECT_EQ(-EINVAL, prof_new(PROF_CPU, &small, &p));
+	EXPECT_NULL(p);
+	p = fx_prof_new(PROF_OFFCPU, NULL);
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ((int)PROF_OFFCPU, (int)prof_get_kind(p));
 	EXPECT_STREQ("offcpu", prof_kind_name(PROF_OFFCPU));
@@ -69,7 +69,7 @@ TEST(new_rejects_bad_arguments)
 
 TEST(strings_are_interned_with_empty_at_zero)
 {
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	int a, b;
 
 	ASSERT_NE(NULL, p);
@@ -96,7 +96,7 @@ TEST(mappings_and_functions_are_deduplicated)
 				   .file = "foo.cc", .start_line = 7 };
 	struct prof_mapping_info mi;
 	struct prof_function_info fi;
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	int m1, f1;
 
 	ASSERT_NE(NULL, p);
@@ -130,7 +130,7 @@ TEST(mappings_and_functions_are_deduplicated)
 TEST(locations_dedup_by_address_or_by_lines)
 {
 	struct prof_mapping m = { .start = 0x1000, .limit = 0x2000, .file = "libfoo.so" };
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	struct prof_line inl[2];
 	struct prof_location lo = { 0 };
 	struct prof_location_info li;
@@ -187,7 +187,7 @@ TEST(locations_dedup_by_address_or_by_lines)
 TEST(identical_stacks_merge)
 {
 	PROF_OPTS(opts, .period = 1000000);
-	struct prof *p = prof_new(PROF_CPU, &opts);
+	struct prof *p = fx_prof_new(PROF_CPU, &opts);
 	struct collect c = { 0 };
 	struct prof_stats st;
 	int s1[3], s2[3], s3[2];
@@ -228,7 +228,7 @@ TEST(threads_split_stacks)
 {
 	struct prof_thread t1 = { .pid = 10, .tid = 11, .name = "worker" };
 	struct prof_thread t2 = { .pid = 10, .tid = 12, .name = "worker" };
-	struct prof *p = prof_new(PROF_OFFCPU, NULL);
+	struct prof *p = fx_prof_new(PROF_OFFCPU, NULL);
 	struct collect c = { 0 };
 	struct prof_thread_info ti;
 	int a, b, s[1];
@@ -265,7 +265,7 @@ TEST(threads_split_stacks)
 
 TEST(add_sample_rejects_bad_stacks)
 {
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	int s[2];
 
 	ASSERT_NE(NULL, p);
@@ -285,7 +285,7 @@ TEST(add_sample_rejects_bad_stacks)
 TEST(memory_cap_folds_new_stacks_into_truncated)
 {
 	PROF_OPTS(opts, .mem_cap = 256 << 10);
-	struct prof *p = prof_new(PROF_WALL, &opts);
+	struct prof *p = fx_prof_new(PROF_WALL, &opts);
 	struct prof_location_info li;
 	struct prof_function_info fi;
 	struct collect c = { 0 };
@@ -349,7 +349,7 @@ TEST(memory_cap_folds_new_stacks_into_truncated)
 
 TEST(many_distinct_stacks_keep_their_counts)
 {
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	struct prof_stats st;
 	int locs[64], s[3], i, round;
 
@@ -385,7 +385,7 @@ static uint64_t now_ns(void)
 TEST(add_sample_speed)
 {
 	enum { STACKS = 10000, DEPTH = 30, SAMPLES = 1000000 };
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	int *stacks = malloc(sizeof(int) * STACKS * DEPTH), lids[512];
 	int *order = malloc(sizeof(int) * SAMPLES);
 	unsigned int seed = 1;
@@ -423,7 +423,7 @@ TEST(add_sample_speed)
 
 TEST(fixture_text_builds_a_profile)
 {
-	struct prof *p = prof_new(PROF_CPU, NULL);
+	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 	struct collect c = { 0 };
 	struct prof_location_info li;
 	struct prof_stats st;

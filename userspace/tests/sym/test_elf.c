@@ -24,7 +24,7 @@ static struct sym_session *session(unsigned int flags, const char *debug_dir)
 {
 	SYM_OPTS(o, .flags = flags, .debug_dir = debug_dir);
 
-	return sym_session_new(&o);
+	return fx_sym_new(&o);
 }
 
 /* The real function (the last frame) of @addr in @path. */
@@ -438,7 +438,7 @@ TEST(kallsyms_and_modules)
 	{
 		SYM_OPTS(o, .kallsyms_path = ks, .modules_path = mods);
 
-		s = sym_session_new(&o);
+		s = fx_sym_new(&o);
 	}
 	ASSERT_NE(NULL, s);
 	n = sym_resolve_kernel(s, 0xffffffff81000150ULL, 0, fr, MAXF);
@@ -472,7 +472,7 @@ TEST(kallsyms_and_modules)
 	{
 		SYM_OPTS(o, .kallsyms_path = ks, .modules_path = mods);
 
-		s = sym_session_new(&o);
+		s = fx_sym_new(&o);
 	}
 	EXPECT_EQ(-EPERM, sym_resolve_kernel(s, 0xffffffff81000150ULL, 0, fr, MAXF));
 	sym_session_free(s);
@@ -493,7 +493,7 @@ TEST(cache_cap_evicts_lru_and_hold_defers)
 	{
 		SYM_OPTS(o, .cache_bytes = 1);	/* everything over the cap */
 
-		s = sym_session_new(&o);
+		s = fx_sym_new(&o);
 	}
 	ASSERT_NE(NULL, s);
 	for (i = 0; i < 3; i++) {
@@ -533,15 +533,15 @@ TEST(options_checked)
 	SYM_OPTS(bad, .flags = 1U << 31);
 	struct sym_session *s;
 
-	errno = 0;
-	EXPECT_EQ(NULL, sym_session_new(&big.o));
-	EXPECT_EQ(EINVAL, errno);
+	s = (void *)1;
+	EXPECT_EQ(-EINVAL, sym_session_new(&big.o, &s));
+	EXPECT_EQ(NULL, s);
 	big.future = 0;
-	s = sym_session_new(&big.o);
+	s = fx_sym_new(&big.o);
 	EXPECT_NE(NULL, s);
 	sym_session_free(s);
-	EXPECT_EQ(NULL, sym_session_new(&bad));
-	s = sym_session_new(NULL);
+	EXPECT_EQ(-EINVAL, sym_session_new(&bad, &s));
+	s = fx_sym_new(NULL);
 	EXPECT_NE(NULL, s);
 	sym_session_free(s);
 	sym_session_free(NULL);

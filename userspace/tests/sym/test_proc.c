@@ -41,7 +41,7 @@ static int start(struct fx_proc *p, const char *name)
 static void check_target(struct __test_metadata *_metadata, const char *name)
 {
 	const char *funcs[] = { "fix_alpha", "fix_beta", "fix_gamma", "main" };
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	struct sym_frame fr[MAXF];
 	const struct sym_frame *f;
 	struct fx_proc p;
@@ -80,7 +80,7 @@ TEST(pie_process)
 TEST(shared_library_in_process)
 {
 	const char *lib = fx_path("libfix.so");
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	struct sym_frame fr[MAXF];
 	const struct sym_frame *f;
 	struct fx_proc p;
@@ -102,7 +102,7 @@ TEST(shared_library_in_process)
 TEST(return_address_with_inline_frames)
 {
 	SYM_OPTS(o, .flags = SYM_OPT_LINES);
-	struct sym_session *s = sym_session_new(&o);
+	struct sym_session *s = fx_sym_new(&o);
 	struct sym_frame fr[MAXF];
 	struct fx_proc p;
 	uint64_t ret;
@@ -127,7 +127,7 @@ TEST(return_address_with_inline_frames)
 
 static void check_stripped(struct __test_metadata *_metadata, const char *name)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	struct sym_frame fr[MAXF];
 	const struct sym_frame *f;
 	struct fx_proc p;
@@ -155,7 +155,7 @@ TEST(minidebuginfo_process)
 TEST(library_dlopened_after_maps_read)
 {
 	SYM_OPTS(o, .flags = SYM_OPT_LINES);
-	struct sym_session *s = sym_session_new(&o);
+	struct sym_session *s = fx_sym_new(&o);
 	struct sym_stats st = { .sz = sizeof(st) };
 	struct sym_frame fr[MAXF];
 	const struct sym_frame *f;
@@ -208,7 +208,7 @@ static void check_jit(struct __test_metadata *_metadata, struct sym_session *s, 
 
 TEST(jit_perf_map)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	struct fx_proc p;
 	char map[64];
 
@@ -238,7 +238,7 @@ static const char *copy_victim(const char *from, char *dir, size_t size)
 
 TEST(deleted_binary_still_running)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	char dir[64], *argv[2];
 	struct sym_frame fr[MAXF];
 	const struct sym_frame *f;
@@ -264,7 +264,7 @@ TEST(deleted_binary_still_running)
 
 TEST(binary_replaced_while_running)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	char dir[64], other[PATH_MAX + 8], cmd[3 * PATH_MAX], *argv[2];
 	struct sym_frame fr[MAXF];
 	const struct sym_frame *f;
@@ -294,7 +294,7 @@ TEST(binary_replaced_while_running)
 
 TEST(exited_process_keeps_what_was_read)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	struct sym_frame fr[MAXF];
 	const struct sym_frame *f;
 	struct fx_proc p;
@@ -323,7 +323,7 @@ TEST(exited_process_keeps_what_was_read)
 
 TEST(unknown_process)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	struct sym_frame fr[MAXF];
 	char buf[128];
 	int n;
@@ -359,7 +359,7 @@ static uint64_t map_start(pid_t pid, const char *what)
 
 TEST(missing_frames_keep_their_module)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	struct sym_frame fr[MAXF];
 	struct fx_proc p;
 	uint64_t stack;
@@ -409,7 +409,7 @@ static uint64_t vdso_symbol(const char *name)
 
 TEST(vdso)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	uint64_t off = vdso_symbol("__vdso_clock_gettime"), vdso;
 	struct sym_frame fr[MAXF];
 	struct fx_proc p;
@@ -432,7 +432,7 @@ TEST(vdso)
 
 TEST(cxx_namespaces_and_templates)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	struct sym_frame fr[MAXF];
 	const struct sym_frame *f;
 	struct fx_proc p;
@@ -454,7 +454,7 @@ TEST(cxx_namespaces_and_templates)
 
 static void check_rust(struct __test_metadata *_metadata, const char *name, const char *prefix)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	struct sym_frame fr[MAXF];
 	const struct sym_frame *f;
 	struct fx_proc p;
@@ -513,7 +513,7 @@ static pid_t child_of(pid_t pid)
  */
 TEST(container_root_and_namespaces)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	char root[64], script[4 * PATH_MAX], *argv[9];
 	struct sym_frame fr[MAXF];
 	const struct sym_frame *f;

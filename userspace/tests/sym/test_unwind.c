@@ -62,7 +62,7 @@ FIXTURE_SETUP(qsort_dump)
 	argv[2] = NULL;
 	ASSERT_EQ(0, fx_start(&self->p, argv));
 	ASSERT_EQ(0, read_dump(self->path, &self->d));
-	self->s = sym_session_new(NULL);
+	self->s = fx_sym_new(NULL);
 	ASSERT_NE(NULL, self->s);
 }
 
@@ -178,7 +178,7 @@ TEST_F(qsort_dump, max_bounds_output)
 TEST(through_a_signal_frame)
 {
 	const char *exe = fx_path("unwind-fixture");
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	const char *names[64], *mods[64];
 	char path[64], *argv[4];
 	struct fx_proc p;
@@ -218,7 +218,7 @@ TEST(through_a_signal_frame)
 
 TEST(bad_arguments)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	uint64_t regs[SYM_UNWIND_NR_REGS] = { 0 }, ips[4];
 
 	ASSERT_NE(NULL, s);
@@ -239,7 +239,7 @@ TEST(bad_arguments)
  */
 TEST(frame_pointer_fallback)
 {
-	struct sym_session *s = sym_session_new(NULL);
+	struct sym_session *s = fx_sym_new(NULL);
 	uint64_t regs[SYM_UNWIND_NR_REGS] = { 0 }, ips[4], stack[16] = { 0 };
 	struct sym_stats st = { .sz = sizeof(st) };
 	uint64_t base = 0x7ff000000000ULL;
