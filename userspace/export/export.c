@@ -10,8 +10,17 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "sw_log.h"
 
 #define FORMATS_HELP "use .pb.gz or .pprof (pprof), .folded (FlameGraph stacks) or .svg (flame graph)"
+
+/*
+ * One line per failed export: a writer called on its own logs what failed;
+ * called by prof_export(), it leaves the message here and prof_export()
+ * logs it once, with the file's name.
+ */
+static __thread int nested;
+static __thread char nested_msg[512];
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -51,10 +60,8 @@ const char *prof_format_name(enum prof_format fmt)
 int prof_export_file(const struct prof *p, FILE *f, enum prof_format fmt,
 		     const struct prof_export_opts *opts)
 {
-	if (opts && opts->sz < sizeof(size_t))
+	if (!SW_OPTS_VALID(opts, prof_export_opts))
 		return -EINVAL;
-	if (opts && EXPORT_OPT(opts, errbuf_sz, 0) && opts->errbuf)
-		opts->errbuf[0] = 0;
 	switch (fmt) {
 	case PROF_FMT_PPROF:
 		return prof_export_pprof(p, f, opts);
@@ -68,15 +75,30 @@ int prof_export_file(const struct prof *p, FILE *f, enum prof_format fmt,
 	return export_error(opts, -EINVAL, "no output format given; " FORMATS_HELP);
 }
 
+static int export_path(const struct prof *p, const char *path, const struct prof_export_opts *opts);
+
 int prof_export(const struct prof *p, const char *path, const struct prof_export_opts *opts)
+{
+	int err;
+
+	if (!SW_OPTS_VALID(opts, prof_export_opts))
+		return -EINVAL;
+	nested_msg[0] = 0;
+	nested++;
+	err = export_path(p, path, opts);
+	nested--;
+	if (err && nested_msg[0])
+		sw_err("%s", nested_msg);
+	return err;
+}
+
+static int export_path(const struct prof *p, const char *path, const struct prof_export_opts *opts)
 {
 	int fmt = EXPORT_OPT(opts, format, PROF_FMT_AUTO);
 	char *tmp = NULL, *slash;
 	FILE *f;
 	int fd, err;
 
-	if (opts && opts->sz < sizeof(size_t))
-		return -EINVAL;
 	if (!path || !*path)
 		return export_error(opts, -EINVAL, "no output file given; " FORMATS_HELP);
 	if (fmt == PROF_FMT_AUTO) {
@@ -141,9 +163,8 @@ int prof_export(const struct prof *p, const char *path, const struct prof_export
 fail_unlink:
 	unlink(tmp);
 	free(tmp);
-	if (opts && EXPORT_OPT(opts, errbuf, NULL) && EXPORT_OPT(opts, errbuf_sz, 0) &&
-	    opts->errbuf[0]) {
-		char *why = strdup(opts->errbuf);
+	if (nested_msg[0]) {
+		char *why = strdup(nested_msg);
 
 		if (why)
 			export_error(opts, err, "'%s': %s", path, why);
@@ -156,13 +177,15 @@ fail_unlink:
 
 int export_error(const struct prof_export_opts *opts, int err, const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	if (opts && opts->sz >= offsetof(struct prof_export_opts, errbuf_sz) +
-	    sizeof(opts->errbuf_sz) && opts->errbuf && opts->errbuf_sz) {
-		va_start(ap, fmt);
-		vsnprintf(opts->errbuf, opts->errbuf_sz, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (nested)
+		snprintf(nested_msg, sizeof(nested_msg), "%s", msg);
+	else
+		sw_err("%s", msg);
 	return err;
 }

@@ -44,9 +44,6 @@ struct prof_export_opts {
 	const char *subtitle;	/* SVG: appended to the generated subtitle */
 	unsigned int width;	/* SVG: image width in px; default 1200 */
 	double min_width;	/* SVG: frames narrower (px) are omitted; default 0.1 */
-	/* On failure, a one-line message a person can act on ("" if none). */
-	char *errbuf;
-	size_t errbuf_sz;
 	struct prof_export_result *result;
 };
 
@@ -62,7 +59,8 @@ const char *prof_format_name(enum prof_format fmt);
  * Writes p to path (replaced atomically: a temporary file in the same
  * directory, then rename), or to stdout if path is "-" (format required).
  * Returns 0 or a negative errno: -EINVAL for an unknown extension or bad
- * options, the write error otherwise; opts->errbuf then says what to do.
+ * options, the write error otherwise, after one sw_err() line saying what
+ * to do.
  */
 int prof_export(const struct prof *p, const char *path, const struct prof_export_opts *opts);
 
@@ -80,7 +78,7 @@ int prof_export_svg(const struct prof *p, FILE *f, const struct prof_export_opts
 /* An option, or def when the caller's struct is older or the field is 0. */
 #define EXPORT_OPT(opts, field, def) SW_OPTS_GET_OR(opts, field, def)
 
-/* Records a message for the caller (opts->errbuf), returns err. */
+/* The one line a failed export logs (sw_err(), docs/hacking.md); returns err. */
 int export_error(const struct prof_export_opts *opts, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

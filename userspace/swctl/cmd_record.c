@@ -588,14 +588,12 @@ int rec_write_outputs_of(struct prof *p, const struct rec_cli *a, pid_t pid)
 	int i, err, ret = 0;
 
 	for (i = 0; i < a->nout; i++) {
-		char eb[256] = "";
-		PROF_EXPORT_OPTS(eo, .by_thread = a->by_thread, .title = a->title, .value = a->value,
-				 .errbuf = eb, .errbuf_sz = sizeof(eb));
+		PROF_EXPORT_OPTS(eo, .by_thread = a->by_thread, .title = a->title, .value = a->value);
 
 		expand_pid(a->outputs[i], pid, path, sizeof(path));
+		/* a failure was said, with the file's name, by prof_export() */
 		err = prof_export(p, path, &eo);
 		if (err) {
-			sw_err("%s: cannot write %s: %s", a->cmd_name, path, eb[0] ? eb : strerror(-err));
 			ret = 1;
 		} else if (!a->quiet) {
 			fprintf(stderr, "swctl: wrote %s\n", path);

@@ -10,6 +10,7 @@
 #include "kselftest_harness.h"
 
 #include "export.h"
+#include "fake_log.h"
 #include "fixtures/prof/prof_fixture.h"
 #include "prof.h"
 
@@ -213,8 +214,8 @@ TEST(format_from_extension)
 
 TEST(export_writes_file_atomically_and_explains_errors)
 {
-	char dir[] = "/tmp/swprof-test-XXXXXX", path[256], err[256] = "";
-	PROF_EXPORT_OPTS(opts, .errbuf = err, .errbuf_sz = sizeof(err));
+	char dir[] = "/tmp/swprof-test-XXXXXX", path[256], *err = logged;
+	PROF_EXPORT_OPTS(opts);
 	struct prof *p = hand_built();
 	struct stat sb;
 	char buf[512];
@@ -224,19 +225,25 @@ TEST(export_writes_file_atomically_and_explains_errors)
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/out.txt", dir);
+	log_capture();
 	EXPECT_EQ(-EINVAL, prof_export(p, path, &opts));
+	EXPECT_EQ(1, log_lines);
 	EXPECT_NE(NULL, strstr(err, "out.txt"));
 	EXPECT_NE(NULL, strstr(err, ".pb.gz"));
 	EXPECT_NE(NULL, strstr(err, ".svg"));
 	EXPECT_NE(0, stat(path, &sb));
 
 	snprintf(path, sizeof(path), "%s/no/such/dir/out.svg", dir);
+	log_capture();
 	EXPECT_EQ(-ENOENT, prof_export(p, path, &opts));
+	EXPECT_EQ(1, log_lines);
 	EXPECT_NE(NULL, strstr(err, "no/such/dir/out.svg"));
 
 	snprintf(path, sizeof(path), "%s/out.folded", dir);
 	umask(022);
+	log_capture();
 	EXPECT_EQ(0, prof_export(p, path, &opts));
+	EXPECT_EQ(0, log_lines);
 	EXPECT_STREQ("", err);
 	f = fopen(path, "r");
 	ASSERT_NE(NULL, f);

@@ -16,6 +16,7 @@
 #include "kselftest_harness.h"
 
 #include "export.h"
+#include "fake_log.h"
 #include "fixtures/prof/prof_fixture.h"
 #include "prof.h"
 
@@ -347,12 +348,14 @@ TEST(svg_empty_profile_says_so)
 
 TEST(svg_rejects_bad_width)
 {
-	char err[128] = "";
-	PROF_EXPORT_OPTS(opts, .width = 10, .errbuf = err, .errbuf_sz = sizeof(err));
+	char *err = logged;
+	PROF_EXPORT_OPTS(opts, .width = 10);
 	struct prof *p = fx_prof_new(PROF_CPU, NULL);
 
 	ASSERT_NE(NULL, p);
+	log_capture();
 	EXPECT_EQ(-EINVAL, prof_export_svg(p, stdout, &opts));
+	EXPECT_EQ(1, log_lines);
 	EXPECT_NE(NULL, strstr(err, "width"));
 	prof_free(p);
 }
@@ -369,7 +372,7 @@ TEST(svg_fixtures_for_the_browser_test)
 		{ FIXTURES "mysql-offcpu.txt", "mysql-offcpu-icicle.svg", 1, 0 },
 	};
 	const char *dir = getenv("SWPROF_SVG_OUT");
-	char tmp[] = "/tmp/swprof-svg-XXXXXX", path[512], err[256];
+	char tmp[] = "/tmp/swprof-svg-XXXXXX", path[512];
 	size_t i;
 
 	if (access(FIXTURES "webserver-cpu.txt", R_OK))
@@ -379,15 +382,15 @@ TEST(svg_fixtures_for_the_browser_test)
 		dir = tmp;
 	}
 	for (i = 0; i < sizeof(graphs) / sizeof(graphs[0]); i++) {
-		PROF_EXPORT_OPTS(opts, .icicle = graphs[i].icicle, .by_thread = graphs[i].by_thread,
-				 .errbuf = err, .errbuf_sz = sizeof(err));
+		PROF_EXPORT_OPTS(opts, .icicle = graphs[i].icicle, .by_thread = graphs[i].by_thread);
 		struct prof *p = fx_load(graphs[i].fixture);
 
 		ASSERT_NE(NULL, p);
 		snprintf(path, sizeof(path), "%s/%s", dir, graphs[i].out);
+		log_capture();
 		EXPECT_EQ(0, prof_export(p, path, &opts));
-		if (err[0])
-			TH_LOG("%s", err);
+		if (logged[0])
+			TH_LOG("%s", logged);
 		EXPECT_EQ(0, access(path, R_OK));
 		if (dir == tmp)
 			unlink(path);
