@@ -73,14 +73,23 @@ fail:
 	return err;
 }
 
-/* [lock] held, or no reader any more */
-static void free_retired(struct pl *pl)
+/*
+ * [lock] held, or no reader any more.  Only targets no epoll event the
+ * reader holds can name (see pl.reader_gen), unless @all.
+ */
+static void free_retired(struct pl *pl, bool all)
 {
-	while (pl->retired) {
-		struct pl_target *rt = pl->retired;
+	struct pl_target **pp = &pl->retired;
 
-		pl->retired = rt->next;
-		free(rt);
+	while (*pp) {
+		struct pl_target *rt = *pp;
+
+		if (all || !pl->reader_running || rt->retired_gen <= pl->reader_gen) {
+			*pp = rt->next;
+			free(rt);
+		} else {
+			pp = &rt->next;
+		}
 	}
 }
 
@@ -106,7 +115,7 @@ void pl_free(struct pl *pl)
 		free(pl->targets[i]);
 	}
 	free(pl->targets);
-	free_retired(pl);
+	free_retired(pl, true);
 	while (pl->offline) {
 		struct pl_target *n = pl->offline->next;
 
@@ -215,9 +224,15 @@ static void reg_close(struct pl *pl, struct pl_reg *reg)
 
 	pthread_mutex_lock(&pl->lock);
 	reg->closed = true;
-	for (i = pl->nr_targets; i-- > 0;)
-		if (pl->targets[i]->reg == reg)
-			pl_target_close(pl, pl->targets[i]);
+	for (i = pl->nr_targets; i-- > 0;) {
+		struct pl_target *rt = pl->targets[i];
+
+		if (rt->reg != reg)
+			continue;
+		pl_target_close(pl, rt);
+		/* an event the reader got before we took the lock may name it */
+		rt->retired_gen = pl->reader_gen + 1;
+	}
 	if (reg->grp)
 		pl_group_close(pl, reg->grp);
 	pthread_mutex_unlock(&pl->lock);
@@ -740,7 +755,7 @@ static bool process_queue(struct pl *pl, uint64_t deadline)
 			pl->q_head = pl->q_tail = NULL;
 			/* nothing queued: no record names a retired target any more */
 			if (!pl->w_list)
-				free_retired(pl);
+				free_retired(pl, false);
 			pthread_mutex_unlock(&pl->lock);
 			pl->w_off = 0;
 			if (!pl->w_list)

@@ -54,6 +54,7 @@ struct pl_target {
 	bool done;			/* [lock] closed, moved to the retired list */
 	size_t idx;			/* [lock] in targets[] while not done */
 	struct pl_target *next;		/* [lock] retired list */
+	uint64_t retired_gen;		/* [lock] free once pl.reader_gen reaches it */
 	struct swprof_seq_tracker tr;	/* [lock] */
 };
 
@@ -96,6 +97,12 @@ struct pl {
 	pthread_t reader;
 	bool reader_running;
 	uint64_t next_target_id;	/* [lock] */
+	/*
+	 * [lock] the reader's rounds: a target the worker closes at round g may
+	 * still be named by an event the reader got from epoll before it took
+	 * the lock; once reader_gen > g it is not, and the target may be freed.
+	 */
+	uint64_t reader_gen;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;		/* queue grew or shrank, drain done (CLOCK_MONOTONIC) */

@@ -92,6 +92,7 @@ void pl_target_close(struct pl *pl, struct pl_target *rt)
 	last = pl->targets[--pl->nr_targets];
 	pl->targets[rt->idx] = last;
 	last->idx = rt->idx;
+	rt->retired_gen = 0;	/* the reader's own: no event of its names it any more */
 	rt->next = pl->retired;
 	pl->retired = rt;
 	if (rt->reg->st.threads_live)
@@ -358,6 +359,8 @@ static void *reader_main(void *arg)
 							   !(ev[i].events & EPOLLIN));
 			}
 		}
+		/* the events of this round are used: their targets may be freed */
+		pl->reader_gen++;
 		if (pl->stop) {
 			pthread_mutex_unlock(&pl->lock);
 			break;
