@@ -34,8 +34,8 @@
 
 #define FAKE_DEV "swprof-fake-dev"
 #define NPROC 20
-#define RING 16384
-#define SAMPLES 150
+#define RING 8192
+#define SAMPLES 72
 
 static bool fd_is(int fd, const char *name)
 {
