@@ -7,21 +7,6 @@
 
 #include "swprof_internal.h"
 
-int swprof_opts_check(const void *opts, size_t sz, size_t known)
-{
-	const unsigned char *p = opts;
-	size_t i;
-
-	if (!opts)
-		return 0;
-	if (sz < sizeof(size_t))
-		return -EINVAL;
-	for (i = known; i < sz; i++)
-		if (p[i])
-			return -EINVAL;
-	return 0;
-}
-
 int swprof_open(const struct swprof_open_opts *opts, struct swprof **out)
 {
 	const char *path;
@@ -51,6 +36,9 @@ int swprof_open(const struct swprof_open_opts *opts, struct swprof **out)
 	}
 	if (sw->version.major != SWPROF_API_MAJOR ||
 	    sw->version.ring_version != SWPROF_RING_VERSION) {
+		swprof_log(SWPROF_LOG_WARN, "%s: module API %u.%u ring format %u; this library: API %u.x ring format %u",
+			   path ? path : SWPROF_DEVICE, sw->version.major, sw->version.minor,
+			   sw->version.ring_version, SWPROF_API_MAJOR, SWPROF_RING_VERSION);
 		err = -EPROTO;
 		goto err_close;
 	}

@@ -21,12 +21,19 @@ static int ring_next(struct swprof_target *t, __u64 prod, const struct swprof_re
 	if (!avail)
 		return 0;
 	/* Covers prod < pos (unsigned wrap) and a producer that lapped us. */
-	if (avail > t->data_size || (avail | t->pos) & 7)
+	if (avail > t->data_size || (avail | t->pos) & 7) {
+		swprof_log(SWPROF_LOG_WARN, "ring of fd %d: producer at %llu, reader at %llu of %llu bytes",
+			   t->fd, (unsigned long long)prod, (unsigned long long)t->pos,
+			   (unsigned long long)t->data_size);
 		return -EBADMSG;
+	}
 	rec = (const void *)(t->data + (t->pos & (t->data_size - 1)));
 	size = __atomic_load_n(&rec->size, __ATOMIC_RELAXED);
-	if (size < sizeof(*rec) || size & 7 || size > avail)
+	if (size < sizeof(*rec) || size & 7 || size > avail) {
+		swprof_log(SWPROF_LOG_WARN, "ring of fd %d: record of %u bytes at %llu, %llu bytes written",
+			   t->fd, size, (unsigned long long)t->pos, (unsigned long long)avail);
 		return -EBADMSG;
+	}
 	t->pos += size;
 	*out = rec;
 	return 1;

@@ -486,6 +486,70 @@ SWPROF_API int swprof_event_parse(const struct nlmsghdr *nlh, struct swprof_even
 SWPROF_API const char *swprof_event_name(unsigned int cmd);
 
 /* ------------------------------------------------------------------ */
+/* Polling many targets and groups at once                            */
+
+/*
+ * One epoll set over the fds of many targets and groups (libbpf's
+ * ring_buffer__new/__add/__poll/__free for swprof rings).  Records go to
+ * each target's callback, in ring order, and are consumed; when a target's
+ * thread has exited and its ring is drained, the callback gets one last
+ * call with a NULL record and the target leaves the poller (free it then,
+ * or later).  The poller never frees targets or groups.  One thread polls
+ * at a time.
+ */
+struct swprof_poller;
+
+struct swprof_poller_opts {
+	size_t sz;		/* sizeof(struct swprof_poller_opts) */
+};
+#define swprof_poller_opts__last_field sz
+
+/* struct swprof_group events, for swprof_group_fn */
+#define SWPROF_POLL_PENDING	(1U << 0)	/* threads wait for swprof_group_accept() */
+#define SWPROF_POLL_HUP		(1U << 1)	/* the process exited; none pending: out of the poller */
+
+/* Return a negative errno to stop swprof_poller_poll() (-ECANCELED), else 0. */
+typedef int (*swprof_group_fn)(void *ctx, struct swprof_group *g, unsigned int events);
+
+SWPROF_API int swprof_poller_new(const struct swprof_poller_opts *opts,
+				 struct swprof_poller **out);
+SWPROF_API void swprof_poller_free(struct swprof_poller *p);
+/* The epoll fd: poll it for POLLIN to nest the poller in another loop. */
+SWPROF_API int swprof_poller_fd(const struct swprof_poller *p);
+SWPROF_API int swprof_poller_add(struct swprof_poller *p, struct swprof_target *t,
+				 swprof_rec_fn fn, void *ctx);
+SWPROF_API int swprof_poller_add_group(struct swprof_poller *p, struct swprof_group *g,
+				       swprof_group_fn fn, void *ctx);
+/* -ENOENT when not in the poller. */
+SWPROF_API int swprof_poller_remove(struct swprof_poller *p, struct swprof_target *t);
+SWPROF_API int swprof_poller_remove_group(struct swprof_poller *p, struct swprof_group *g);
+/*
+ * Wait up to @timeout_ms (-1 = forever) for ready fds and call the
+ * callbacks.  Returns the number of records read, or a negative errno (the
+ * first callback error, -EBADMSG for a corrupt ring, -EINTR).
+ */
+SWPROF_API int swprof_poller_poll(struct swprof_poller *p, int timeout_ms);
+/* Read every target now, without waiting (a periodic sweep, the end). */
+SWPROF_API int swprof_poller_consume(struct swprof_poller *p);
+
+/* ------------------------------------------------------------------ */
+/* Diagnostics                                                        */
+
+enum swprof_log_level {
+	SWPROF_LOG_WARN,	/* a call fails: what, on what, why */
+	SWPROF_LOG_INFO,
+	SWPROF_LOG_DEBUG,
+};
+
+typedef void (*swprof_log_fn)(void *ctx, enum swprof_log_level level, const char *msg);
+
+/*
+ * Where the library's messages go (one line each, no newline); NULL, the
+ * default, drops them: the library never prints on its own.
+ */
+SWPROF_API void swprof_set_log_fn(swprof_log_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------ */
 
 /* What a (negative or positive) errno from libswprof or swprof.ko means here. */
 SWPROF_API const char *swprof_strerror(int err);

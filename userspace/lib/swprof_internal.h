@@ -22,23 +22,15 @@ struct swprof_target {
 	__u64 pos;			/* read up to here; published by consume */
 };
 
-#ifndef offsetofend
-#define offsetofend(TYPE, FIELD) (offsetof(TYPE, FIELD) + sizeof(((TYPE *)0)->FIELD))
-#endif
-
 /*
- * Options structs: accept any size >= sz's own, but refuse a non-zero byte
- * past the last field this library knows (a newer caller asking for
- * something this library cannot do).
+ * Options structs: the convention of all userspace code (common/sw_opts.h,
+ * header only): any size >= sz's own, but a non-zero byte past the last
+ * field this library knows is -EINVAL (a newer caller asking for something
+ * this library cannot do).
  */
-int swprof_opts_check(const void *opts, size_t sz, size_t known);
-#define SWPROF_OPTS_CHECK(opts, TYPE)					\
-	swprof_opts_check(opts, (opts) ? (opts)->sz : 0,		\
-			  offsetofend(struct TYPE, TYPE##__last_field))
-#define SWPROF_OPTS_HAS(opts, FIELD)					\
-	((opts) && (opts)->sz >= offsetofend(typeof(*(opts)), FIELD))
-#define SWPROF_OPTS_GET(opts, FIELD, fallback)				\
-	(SWPROF_OPTS_HAS(opts, FIELD) ? (opts)->FIELD : (fallback))
+#include "sw_opts.h"
+#define SWPROF_OPTS_CHECK(opts, TYPE) (SW_OPTS_VALID(opts, TYPE) ? 0 : -EINVAL)
+#define SWPROF_OPTS_GET(opts, FIELD, fallback) SW_OPTS_GET(opts, FIELD, fallback)
 
 /* opts (may be NULL) -> attr; -EINVAL on a bad opts size or unknown tail. */
 int swprof_target_attr_from_opts(const struct swprof_target_opts *opts,
@@ -69,6 +61,10 @@ int swprof_target_new(int fd, struct swprof_target **out);
 
 /* Wrap a group fd; takes @fd (closed on failure). */
 int swprof_group_new(int fd, struct swprof_group **out);
+
+/* One line to the program's swprof_set_log_fn() callback, if any. */
+void swprof_log(enum swprof_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* The integrator's process-wide device fd: >= 0, or a negative errno. */
 int swprof_integrator_fd(void);

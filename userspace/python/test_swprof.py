@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Tests of swprof.py, TAP on stdout; run by userspace/tests/python_binding.sh.
+"""Tests of swprof.py, TAP on stdout; run by userspace/tests/lib/python_binding.sh.
 
 Expects LD_PRELOAD=python_binding_shim.so (counts the opens of
 $SWPROF_DEVICE, fakes the device once shim_set_present(1)), SWPROF_LIB and

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -18,8 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd_record.h"
 #include "export.h"
+#include "pipeline.h"
 #include "record.h"
+#include "sw_log.h"
+#include "sw_time.h"
 #include "swctl.h"
 #include "swprof.h"
 
@@ -35,6 +40,8 @@ static void usage(FILE *f)
 	fputs("usage: swctl record [options] -p PID | -t TID... | -- CMD [ARGS...]\n"
 	      "\n"
 	      "  -p, --pid PID          every thread of a process, and threads it starts later\n"
+	      "                         (repeatable: several processes, one profile, or one\n"
+	      "                         each when an output name holds %p, the pid)\n"
 	      "  -t, --tid TID          one thread (repeatable)\n"
 	      "  -m, --mode MODE        cpu (default): where threads run on a CPU;\n"
 	      "                         offcpu: where and how long they block;\n"
@@ -49,7 +56,8 @@ static void usage(FILE *f)
 	      "  -d, --duration TIME    stop after TIME (e.g. 30, 30s, 500ms, 2m); default: until\n"
 	      "                         Ctrl-C or until the targets exit\n"
 	      "  -o, --output FILE      write FILE; format from the extension: .pb.gz (pprof),\n"
-	      "                         .folded, .svg (repeatable; default swprof.svg)\n"
+	      "                         .folded, .svg (repeatable; default swprof.svg); %p in\n"
+	      "                         FILE: one profile per -p process, %p its pid\n"
 	      "      --value count|ns   what folded counts and SVG widths measure (default:\n"
 	      "                         samples; ns for offcpu SVG)\n"
 	      "      --kernel           kernel stacks too (default when allowed: CAP_PERFMON/root)\n"
@@ -64,6 +72,8 @@ static void usage(FILE *f)
 	      "                         (as with a 1.0 module) instead of the module's group\n"
 	      "      --top N            functions in the summary (default 10, 0 = none)\n"
 	      "      --title TEXT       SVG title\n"
+	      "      --save-raw FILE    also write every record read, as read, to FILE\n"
+	      "                         (swctl report --raw reads it back)\n"
 	      "  -q, --quiet            no progress line, no summary\n"
 	      "  -h, --help\n"
 	      "\n"
@@ -71,35 +81,10 @@ static void usage(FILE *f)
 	      "failed; 2 for a usage error.  See man swctl-record.\n", f);
 }
 
-int rec_parse_time(const char *s, uint64_t *ns)
-{
-	static const struct { const char *unit; double mult; } units[] = {
-		{ "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "ns", 1 },
-		{ "m", 60e9 }, { "h", 3600e9 },
-	};
-	char *end;
-	double v;
-	size_t i;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !isfinite(v) || v < 0 || *s == '-')
-		return -EINVAL;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].unit))
-			continue;
-		if (v * units[i].mult >= 1.8e19)
-			return -EINVAL;
-		*ns = (uint64_t)llround(v * units[i].mult);
-		return 0;
-	}
-	return -EINVAL;
-}
-
 enum {
 	OPT_KERNEL = 256, OPT_NO_KERNEL, OPT_DWARF, OPT_LINES, OPT_BY_THREAD, OPT_RING,
 	OPT_TOP, OPT_TITLE, OPT_MIN_BLOCK, OPT_STATE_FRAMES, OPT_NO_STATE_FRAMES,
-	OPT_SCAN_THREADS, OPT_VALUE,
+	OPT_SCAN_THREADS, OPT_VALUE, OPT_SAVE_RAW,
 };
 
 int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
@@ -124,6 +109,7 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 		{ "no-state-frames", no_argument, NULL, OPT_NO_STATE_FRAMES },
 		{ "scan-threads", no_argument, NULL, OPT_SCAN_THREADS },
 		{ "value", required_argument, NULL, OPT_VALUE },
+		{ "save-raw", required_argument, NULL, OPT_SAVE_RAW },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -131,7 +117,7 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 	bool min_block_set = false;
 	char *end;
 	long v;
-	int c;
+	int c, i;
 
 	memset(a, 0, sizeof(*a));
 	a->kernel = -1;
@@ -140,6 +126,7 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 	a->hz = 99;
 	a->value = PROF_VALUE_DEFAULT;
 	a->ro.sz = sizeof(a->ro);
+	a->cmd_name = "record";
 	a->ro.mode = SWPROF_MODE_CPU;
 	optind = 1;
 	opterr = 1;
@@ -147,16 +134,18 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 		switch (c) {
 		case 'p':
 			v = strtol(optarg, &end, 10);
-			if (*end || v <= 0 || v > INT32_MAX) {
-				swctl_err("record: -p needs a process id, not '%s'", optarg);
+			if (*end || v <= 0 || v > INT32_MAX || a->npid == REC_CLI_MAX_PIDS) {
+				sw_err("record: -p needs a process id (at most %d of them), not '%s'",
+				       REC_CLI_MAX_PIDS, optarg);
 				return 2;
 			}
-			a->pid = v;
+			a->pids[a->npid++] = v;
+			a->pid = a->pids[0];
 			break;
 		case 't':
 			v = strtol(optarg, &end, 10);
 			if (*end || v <= 0 || v > INT32_MAX || a->ntid == REC_CLI_MAX_TIDS) {
-				swctl_err("record: -t needs a thread id (at most %d of them), not '%s'",
+				sw_err("record: -t needs a thread id (at most %d of them), not '%s'",
 					  REC_CLI_MAX_TIDS, optarg);
 				return 2;
 			}
@@ -170,30 +159,30 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 			else if (!strcmp(optarg, "wall"))
 				a->ro.mode = SWPROF_MODE_WALL;
 			else {
-				swctl_err("record: unknown mode '%s'; use cpu, offcpu or wall", optarg);
+				sw_err("record: unknown mode '%s'; use cpu, offcpu or wall", optarg);
 				return 2;
 			}
 			break;
 		case 'F':
 			a->hz = strtod(optarg, &end);
 			if (*end || !(a->hz > 0 && a->hz <= 10000)) {
-				swctl_err("record: -F takes a rate in Hz between 0 and 10000, not '%s'", optarg);
+				sw_err("record: -F takes a rate in Hz between 0 and 10000, not '%s'", optarg);
 				return 2;
 			}
 			break;
 		case 'd':
-			if (rec_parse_time(optarg, &a->duration_ns) || !a->duration_ns) {
-				swctl_err("record: cannot read duration '%s'; write e.g. 30s, 500ms, 2m", optarg);
+			if (sw_parse_duration(optarg, &a->duration_ns) || !a->duration_ns) {
+				sw_err("record: cannot read duration '%s'; write e.g. 30s, 500ms, 2m", optarg);
 				return 2;
 			}
 			break;
 		case 'o':
 			if (a->nout == REC_CLI_MAX_OUTPUTS) {
-				swctl_err("record: at most %d outputs", REC_CLI_MAX_OUTPUTS);
+				sw_err("record: at most %d outputs", REC_CLI_MAX_OUTPUTS);
 				return 2;
 			}
 			if (prof_format_from_path(optarg) < 0) {
-				swctl_err("record: cannot tell the format of '%s'; name it .pb.gz, .folded or .svg",
+				sw_err("record: cannot tell the format of '%s'; name it .pb.gz, .folded or .svg",
 					  optarg);
 				return 2;
 			}
@@ -212,12 +201,12 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 				a->ro.raw_stack = *end || v < 0 || v > SWPROF_MAX_RAW_STACK ? 1 : v;
 			}
 			if (!a->ro.raw_stack || a->ro.raw_stack % 8) {
-				swctl_err("record: --dwarf takes a multiple of 8 up to %d bytes", SWPROF_MAX_RAW_STACK);
+				sw_err("record: --dwarf takes a multiple of 8 up to %d bytes", SWPROF_MAX_RAW_STACK);
 				return 2;
 			}
 			break;
 		case OPT_LINES:
-			a->ro.lines = true;
+			a->lines = true;
 			break;
 		case OPT_BY_THREAD:
 			a->by_thread = 1;
@@ -225,7 +214,7 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 		case OPT_RING:
 			v = strtol(optarg, &end, 0);
 			if (*end || v < 4096 || v > (1L << 30) || (v & (v - 1))) {
-				swctl_err("record: --ring takes a power of two of at least 4096 bytes, not '%s'",
+				sw_err("record: --ring takes a power of two of at least 4096 bytes, not '%s'",
 					  optarg);
 				return 2;
 			}
@@ -234,7 +223,7 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 		case OPT_TOP:
 			v = strtol(optarg, &end, 10);
 			if (*end || v < 0 || v > 100000) {
-				swctl_err("record: --top takes a number of functions, not '%s'", optarg);
+				sw_err("record: --top takes a number of functions, not '%s'", optarg);
 				return 2;
 			}
 			a->top = v;
@@ -243,8 +232,8 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 			a->title = optarg;
 			break;
 		case OPT_MIN_BLOCK:
-			if (rec_parse_time(optarg, &a->ro.min_block_ns)) {
-				swctl_err("record: cannot read --min-block '%s'; write e.g. 1ms, 100us", optarg);
+			if (sw_parse_duration(optarg, &a->ro.min_block_ns)) {
+				sw_err("record: cannot read --min-block '%s'; write e.g. 1ms, 100us", optarg);
 				return 2;
 			}
 			min_block_set = true;
@@ -264,9 +253,12 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 			else if (!strcmp(optarg, "ns"))
 				a->value = PROF_VALUE_NS;
 			else {
-				swctl_err("record: --value takes count or ns, not '%s'", optarg);
+				sw_err("record: --value takes count or ns, not '%s'", optarg);
 				return 2;
 			}
+			break;
+		case OPT_SAVE_RAW:
+			a->save_raw = optarg;
 			break;
 		case 'q':
 			a->quiet = 1;
@@ -280,11 +272,18 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 		}
 	}
 	if (!!a->pid + !!a->ntid + (optind < argc) != 1) {
-		swctl_err("record: give exactly one of -p PID, -t TID or -- CMD; see swctl record --help");
+		sw_err("record: give exactly one of -p PID, -t TID or -- CMD; see swctl record --help");
+		return 2;
+	}
+	for (i = 0; i < a->nout; i++)
+		if (strstr(a->outputs[i], "%p"))
+			a->per_process = 1;
+	if (a->per_process && !a->pid) {
+		sw_err("record: %%p in an output name needs -p");
 		return 2;
 	}
 	if (min_block_set && a->ro.mode != SWPROF_MODE_OFFCPU) {
-		swctl_err("record: --min-block applies to --mode offcpu only");
+		sw_err("record: --min-block applies to --mode offcpu only");
 		return 2;
 	}
 	if (optind < argc)
@@ -298,34 +297,6 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 	else
 		a->ro.state_frames = a->state_frames && a->ro.mode != SWPROF_MODE_CPU;
 	return -1;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static uint64_t epoch_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-/* "1.23 s", "45.6 ms", "789 us" */
-static const char *fmt_ns(uint64_t ns, char *buf, size_t len)
-{
-	if (ns >= 1000000000ULL)
-		snprintf(buf, len, "%.2f s", ns / 1e9);
-	else if (ns >= 1000000ULL)
-		snprintf(buf, len, "%.1f ms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.0f us", ns / 1e3);
-	return buf;
 }
 
 struct top_fn {
@@ -420,7 +391,7 @@ static void print_top(struct prof *p, int top)
 			break;
 		if (t.by_ns)
 			printf("%6.2f%% %6.2f%% %10s  %s\n", 100.0 * t.fns[i].self / all,
-			       100.0 * t.fns[i].total / all, fmt_ns(t.fns[i].self, b, sizeof(b)),
+			       100.0 * t.fns[i].total / all, sw_format_ns(t.fns[i].self, b, sizeof(b)),
 			       prof_str(p, t.fns[i].name));
 		else
 			printf("%6.2f%% %6.2f%%  %s\n", 100.0 * t.fns[i].self / all,
@@ -435,14 +406,14 @@ out:
 static void progress(const struct rec_session *r, uint32_t mode, uint64_t start, bool final)
 {
 	struct rec_stats st;
-	double secs = (now_ns() - start) / 1e9;
+	double secs = (sw_now_ns() - start) / 1e9;
 	char b[32];
 
 	rec_get_stats(r, &st);
 	if (mode == SWPROF_MODE_OFFCPU)
 		fprintf(stderr, "\r\033[K[swctl] %6.1fs  threads %llu  blocks %llu  off-CPU %s  lost %llu%s",
 			secs, (unsigned long long)st.threads_live, (unsigned long long)st.offcpu,
-			fmt_ns(st.offcpu_ns, b, sizeof(b)), (unsigned long long)st.lost, final ? "\n" : "");
+			sw_format_ns(st.offcpu_ns, b, sizeof(b)), (unsigned long long)st.lost, final ? "\n" : "");
 	else
 		fprintf(stderr, "\r\033[K[swctl] %6.1fs  threads %llu  samples %llu  lost %llu  %.1f/s%s",
 			secs, (unsigned long long)st.threads_live, (unsigned long long)st.samples,
@@ -474,12 +445,12 @@ static void print_summary(struct rec_session *r, uint32_t mode, double secs, dou
 					  : " (rings overflowed: use a bigger --ring or a lower -F)";
 	if (mode == SWPROF_MODE_OFFCPU)
 		fprintf(stderr, "swctl: %llu blocks, %s off CPU, from %llu threads in %.1f s, %llu lost%s\n",
-			(unsigned long long)st.offcpu, fmt_ns(st.offcpu_ns, b, sizeof(b)),
+			(unsigned long long)st.offcpu, sw_format_ns(st.offcpu_ns, b, sizeof(b)),
 			(unsigned long long)st.threads, secs, (unsigned long long)st.lost,
 			st.lost ? hint : "");
 	else if (mode == SWPROF_MODE_WALL)
 		fprintf(stderr, "swctl: %llu samples (%s of wall time) from %llu threads in %.1f s, %llu lost%s\n",
-			(unsigned long long)st.samples, fmt_ns(st.wall_ns, b, sizeof(b)),
+			(unsigned long long)st.samples, sw_format_ns(st.wall_ns, b, sizeof(b)),
 			(unsigned long long)st.threads, secs, (unsigned long long)st.lost,
 			st.lost ? hint : "");
 	else
@@ -590,21 +561,107 @@ static int register_tids(struct rec_session *r, const struct rec_cli *a)
 		}
 		err = rec_add_thread(r, tgid, a->tids[i]);
 		if (err)
-			swctl_err("record: cannot register thread %d: %s", a->tids[i], swprof_strerror(err));
+			sw_err("record: cannot register thread %d: %s", a->tids[i], swprof_strerror(err));
 	}
 	return err;
 }
 
+/* @path with every %p replaced by @pid */
+static void expand_pid(const char *path, pid_t pid, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *path && o + 12 < len; path++) {
+		if (path[0] == '%' && path[1] == 'p') {
+			o += snprintf(out + o, len - o, "%d", pid);
+			path++;
+		} else {
+			out[o++] = *path;
+		}
+	}
+	out[o] = 0;
+}
+
+int rec_write_outputs_of(struct prof *p, const struct rec_cli *a, pid_t pid)
+{
+	char path[PATH_MAX];
+	int i, err, ret = 0;
+
+	for (i = 0; i < a->nout; i++) {
+		PROF_EXPORT_OPTS(eo, .by_thread = a->by_thread, .title = a->title, .value = a->value);
+
+		expand_pid(a->outputs[i], pid, path, sizeof(path));
+		/* a failure was said, with the file's name, by prof_export() */
+		err = prof_export(p, path, &eo);
+		if (err) {
+			ret = 1;
+		} else if (!a->quiet) {
+			fprintf(stderr, "swctl: wrote %s\n", path);
+		}
+	}
+	return ret;
+}
+
+int rec_write_outputs(struct prof *p, const struct rec_cli *a)
+{
+	return rec_write_outputs_of(p, a, 0);
+}
+
+void rec_print_top(struct prof *p, int top)
+{
+	print_top(p, top);
+}
+
+/* The one pipeline of this swctl process, with --save-raw's file. */
+static int pipeline_open(const struct rec_cli *a, struct pl **pl, FILE **raw)
+{
+	struct pl_raw_info info = {
+		.mode = a->ro.mode,
+		.flags = a->ro.state_frames ? PL_RAW_STATE_FRAMES : 0,
+		.period_ns = a->ro.period_ns,
+	};
+	int err;
+
+	*raw = NULL;
+	if (a->save_raw) {
+		*raw = fopen(a->save_raw, "we");
+		if (!*raw || pl_raw_write_header(*raw, &info)) {
+			sw_err("record: cannot write %s: %s", a->save_raw, strerror(errno));
+			if (*raw)
+				fclose(*raw);
+			return -errno;
+		}
+	}
+	PL_OPTS(po, .sym_flags = a->lines ? SYM_OPT_LINES : 0, .save_raw = *raw);
+	err = pl_new(&po, pl);
+	if (err && *raw) {
+		fclose(*raw);
+		*raw = NULL;
+	}
+	return err;
+}
+
+static bool all_gone(struct rec_session *const *recs, const struct rec_cli *a)
+{
+	int i;
+
+	for (i = 0; i < a->npid; i++)
+		if (!rec_process_gone(recs[a->per_process ? i : 0], a->pids[i]))
+			return false;
+	return true;
+}
+
 int cmd_record(int argc, char **argv)
 {
+	struct rec_session *recs[REC_CLI_MAX_PIDS] = { NULL }, *r;
 	struct rec_cli a;
-	pid_t pid, child = -1;
-	int go_fd = -1, status = 0, ret = 0, err, i;
+	pid_t child = -1;
+	int go_fd = -1, status = 0, ret = 0, err, i, nrec;
 	uint64_t start, last_progress = 0, last_scan = 0;
 	double secs, cpu, cpu0;
-	struct rec_session *r = NULL;
 	struct rec_stats st;
-	char errbuf[256];
+	struct pl *pl = NULL;
+	FILE *raw = NULL;
 	bool tty = isatty(STDERR_FILENO), follows;
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -612,7 +669,6 @@ int cmd_record(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	ret = 0;
-	pid = a.pid;
 	if (a.kernel < 0) {
 		/* kernel stacks when this user may have them */
 		struct swprof *sw;
@@ -625,72 +681,86 @@ int cmd_record(int argc, char **argv)
 	}
 	a.ro.kernel = a.kernel;
 	raise_fd_limit();
-	err = rec_new(&a.ro, &r, errbuf, sizeof(errbuf));
-	if (err) {
-		swctl_err("record: %s", errbuf);
+	/* pl_new() and rec_new() said what failed */
+	if (pipeline_open(&a, &pl, &raw))
 		return 1;
+	/* one recording, or one per process: all on the one pipeline */
+	nrec = a.per_process ? a.npid : 1;
+	for (i = 0; i < nrec; i++) {
+		if (rec_new(pl, &a.ro, &recs[i])) {
+			ret = 1;
+			goto out;
+		}
 	}
+	r = recs[0];
 	follows = rec_follows_processes(r);
 	if (a.cmd) {
 		child = spawn_stopped(a.cmd, &go_fd);
 		if (child < 0) {
-			swctl_err("record: cannot start %s: %s", a.cmd[0], strerror(errno));
-			rec_free(r);
-			return 1;
+			sw_err("record: cannot start %s: %s", a.cmd[0], strerror(errno));
+			ret = 1;
+			goto out;
 		}
-		pid = child;
+		a.pids[a.npid++] = a.pid = child;
 	}
-	err = pid ? rec_add_process(r, pid) : register_tids(r, &a);
+	err = a.pid ? 0 : register_tids(r, &a);
+	for (i = 0; i < a.npid && err >= 0; i++) {
+		err = rec_add_process(recs[a.per_process ? i : 0], a.pids[i]);
+		if (err < 0)
+			sw_err("record: cannot register process %d: %s", a.pids[i], swprof_strerror(err));
+	}
 	if (err < 0) {
-		if (pid)
-			swctl_err("record: cannot register process %d: %s", pid, swprof_strerror(err));
 		if (child > 0) {
 			kill(child, SIGKILL);
 			waitpid(child, NULL, 0);
 		}
-		rec_free(r);
-		return 1;
+		ret = 1;
+		goto out;
 	}
 	/* registered first: a short-lived -p target is not missed while kallsyms loads */
-	rec_preload(r);
+	if (a.ro.kernel)
+		pl_preload_kernel(pl);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	start = now_ns();
+	start = sw_now_ns();
 	cpu0 = cpu_time();
-	prof_set_times(rec_profile(r), epoch_ns(), 0);
+	for (i = 0; i < nrec; i++)
+		prof_set_times(rec_profile(recs[i]), sw_epoch_ns(), 0);
 	if (go_fd >= 0) {
 		if (write(go_fd, "x", 1) != 1)
-			swctl_err("record: cannot start the command");
+			sw_err("record: cannot start the command");
 		close(go_fd);
 	}
 	while (!stop_requested) {
-		uint64_t t = now_ns();
+		uint64_t t = sw_now_ns();
 
 		if (a.duration_ns && t - start >= a.duration_ns)
 			break;
-		rec_poll(r, 100);
-		t = now_ns();
+		pl_poll(pl, 100);
+		t = sw_now_ns();
 		/* a 1.0 module: pick up threads created since by rescanning */
-		if (pid && !follows && t - last_scan > 100000000ULL) {
+		if (a.pid && !follows && t - last_scan > 100000000ULL) {
 			last_scan = t;
-			rec_add_process(r, pid);
+			for (i = 0; i < a.npid; i++)
+				rec_add_process(recs[a.per_process ? i : 0], a.pids[i]);
 		}
 		if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
 			child = -1;
 			break;
 		}
-		if (!pid && rec_all_exited(r))
+		if (!a.pid && rec_all_exited(r))
 			break;
-		if (pid && child < 0 && !a.cmd && rec_process_gone(r, pid))
+		if (a.pid && child < 0 && !a.cmd && all_gone(recs, &a))
 			break;
 		if (tty && !a.quiet && t - last_progress > 500000000ULL) {
 			last_progress = t;
 			progress(r, a.ro.mode, start, false);
 		}
 	}
-	rec_enable(r, false);
-	rec_drain(r);
-	secs = (now_ns() - start) / 1e9;
+	for (i = 0; i < nrec; i++)
+		rec_enable(recs[i], false);
+	pl_drain(pl);
+	secs = (sw_now_ns() - start) / 1e9;
 	cpu = cpu_time() - cpu0;
 	if (child > 0) {
 		/* the command outlived the recording: let it run, as perf does on -d */
@@ -698,33 +768,37 @@ int cmd_record(int argc, char **argv)
 			kill(child, stop_requested);
 		waitpid(child, &status, 0);
 	}
-	prof_set_times(rec_profile(r), prof_get_time_nanos(rec_profile(r)), now_ns() - start);
-	rec_get_stats(r, &st);
-	prof_add_lost(rec_profile(r), st.lost);
+	for (i = 0; i < nrec; i++) {
+		struct prof *p = rec_profile(recs[i]);
+
+		prof_set_times(p, prof_get_time_nanos(p), sw_now_ns() - start);
+		rec_get_stats(recs[i], &st);
+		prof_add_lost(p, st.lost);
+	}
 	if (tty && !a.quiet)
 		progress(r, a.ro.mode, start, true);
 
-	for (i = 0; i < a.nout; i++) {
-		char eb[256] = "";
-		PROF_EXPORT_OPTS(eo, .by_thread = a.by_thread, .title = a.title, .value = a.value,
-				 .errbuf = eb, .errbuf_sz = sizeof(eb));
-
-		err = prof_export(rec_profile(r), a.outputs[i], &eo);
-		if (err) {
-			swctl_err("record: cannot write %s: %s", a.outputs[i], eb[0] ? eb : strerror(-err));
-			ret = 1;
-		} else if (!a.quiet) {
-			fprintf(stderr, "swctl: wrote %s\n", a.outputs[i]);
-		}
-	}
+	for (i = 0; i < nrec; i++)
+		ret |= rec_write_outputs_of(rec_profile(recs[i]), &a, a.per_process ? a.pids[i] : 0);
 	if (!a.quiet) {
-		print_summary(r, a.ro.mode, secs, cpu);
+		for (i = 0; i < nrec; i++) {
+			if (nrec > 1)
+				fprintf(stderr, "swctl: process %d:\n", a.pids[i]);
+			print_summary(recs[i], a.ro.mode, secs, cpu);
+		}
 		print_top(rec_profile(r), a.top);
 	}
-	rec_free(r);
 	if (!ret && WIFEXITED(status) && a.cmd)
 		ret = WEXITSTATUS(status);
 	else if (!ret && WIFSIGNALED(status) && a.cmd)
 		ret = 128 + WTERMSIG(status);
+out:
+	for (i = 0; i < REC_CLI_MAX_PIDS; i++)
+		rec_free(recs[i]);
+	pl_free(pl);
+	if (raw && fclose(raw)) {
+		sw_err("record: cannot write %s: %s", a.save_raw, strerror(errno));
+		ret = ret ? ret : 1;
+	}
 	return ret;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sw_log.h"
 #include "swctl.h"
 #include "swprof.h"
 
@@ -74,7 +75,7 @@ int cmd_status(int argc, char **argv)
 	SWPROF_OPTS(swprof_open_opts, oo, .path = dev);
 	err = swprof_open(&oo, &sw);
 	if (err) {
-		swctl_err("status: cannot open %s: %s", dev ? dev : SWPROF_DEVICE, swprof_strerror(err));
+		sw_err("status: cannot open %s: %s", dev ? dev : SWPROF_DEVICE, swprof_strerror(err));
 		return 1;
 	}
 	v = swprof_version(sw);
@@ -92,7 +93,7 @@ int cmd_status(int argc, char **argv)
 	       v->max_depth);
 	err = swprof_global_stats(sw, &gs);
 	if (err) {
-		swctl_err("status: cannot read statistics: %s", swprof_strerror(err));
+		sw_err("status: cannot read statistics: %s", swprof_strerror(err));
 		swprof_close(sw);
 		return 1;
 	}

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sw_log.h"
 #include "swctl.h"
 #include "sym.h"
 
@@ -281,24 +282,24 @@ static int check_source(struct sym_session *s, const struct symbolize_opts *o)
 	if (o->kernel) {
 		err = sym_resolve_kernel(s, 0, 0, &fr, 1);
 		if (err == -EPERM)
-			swctl_err("symbolize: kallsyms shows no addresses (kernel.kptr_restrict); run as "
+			sw_err("symbolize: kallsyms shows no addresses (kernel.kptr_restrict); run as "
 				  "root or with CAP_SYSLOG");
 		else if (err < 0)
-			swctl_err("symbolize: cannot read kernel symbols: %s", strerror(-err));
+			sw_err("symbolize: cannot read kernel symbols: %s", strerror(-err));
 		return err < 0 ? err : 0;
 	}
 	if (o->elf) {
 		err = sym_resolve_elf(s, o->elf, 0, 0, &fr, 1);
 		if (err < 0)
-			swctl_err("symbolize: cannot read ELF file %s: %s", o->elf,
+			sw_err("symbolize: cannot read ELF file %s: %s", o->elf,
 				  err == -ENOEXEC ? "not an ELF file" : strerror(-err));
 		return err < 0 ? err : 0;
 	}
 	err = sym_proc_refresh(s, o->pid);
 	if (err == -ESRCH || err == -ENOENT)
-		swctl_err("symbolize: no process %d", (int)o->pid);
+		sw_err("symbolize: no process %d", (int)o->pid);
 	else if (err < 0)
-		swctl_err("symbolize: cannot read /proc/%d/maps: %s (run as its user or root)",
+		sw_err("symbolize: cannot read /proc/%d/maps: %s (run as its user or root)",
 			  (int)o->pid, strerror(-err));
 	return err;
 }
@@ -358,7 +359,7 @@ int cmd_symbolize(int argc, char **argv)
 			errno = 0;
 			v = strtol(optarg, &end, 10);
 			if (errno || *end || v <= 0 || v > INT32_MAX) {
-				swctl_err("symbolize: -p wants a process id, not '%s'", optarg);
+				sw_err("symbolize: -p wants a process id, not '%s'", optarg);
 				return 2;
 			}
 			o.pid = (pid_t)v;
@@ -390,7 +391,7 @@ int cmd_symbolize(int argc, char **argv)
 		case OPT_CACHE_MB:
 			v = strtol(optarg, &end, 10);
 			if (*end || v <= 0) {
-				swctl_err("symbolize: --cache-mb wants a positive number of MiB");
+				sw_err("symbolize: --cache-mb wants a positive number of MiB");
 				return 2;
 			}
 			opts.cache_bytes = (size_t)v << 20;
@@ -411,13 +412,13 @@ int cmd_symbolize(int argc, char **argv)
 		}
 	}
 	if ((o.pid != 0) + (o.elf != NULL) + o.kernel != 1) {
-		swctl_err("symbolize: give exactly one of -p PID, -e ELF or --kernel");
+		sw_err("symbolize: give exactly one of -p PID, -e ELF or --kernel");
 		usage(stderr);
 		return 2;
 	}
-	s = sym_session_new(&opts);
-	if (!s) {
-		swctl_err("symbolize: cannot start the symbolizer: %s", strerror(errno));
+	err = sym_session_new(&opts, &s);
+	if (err) {
+		sw_err("symbolize: cannot start the symbolizer: %s", strerror(-err));
 		return 1;
 	}
 	err = check_source(s, &o);
@@ -428,7 +429,7 @@ int cmd_symbolize(int argc, char **argv)
 	out = malloc(sizeof(*out));
 	if (!out) {
 		sym_session_free(s);
-		swctl_err("symbolize: out of memory");
+		sw_err("symbolize: out of memory");
 		return 1;
 	}
 	out->len = 0;
@@ -438,7 +439,7 @@ int cmd_symbolize(int argc, char **argv)
 		uint64_t addr;
 
 		if (!parse_addr(argv[i], &addr)) {
-			swctl_err("symbolize: '%s' is not a hex address", argv[i]);
+			sw_err("symbolize: '%s' is not a hex address", argv[i]);
 			bad++;
 			continue;
 		}
@@ -456,7 +457,7 @@ int cmd_symbolize(int argc, char **argv)
 				continue;
 			if (!parse_addr(p, &addr)) {
 				p[strcspn(p, "\n")] = '\0';
-				swctl_err("symbolize: stdin line %lu: '%s' is not a hex address",
+				sw_err("symbolize: stdin line %lu: '%s' is not a hex address",
 					  lineno, p);
 				bad++;
 				continue;
@@ -469,7 +470,7 @@ int cmd_symbolize(int argc, char **argv)
 	free(out);
 	fflush(stdout);
 	if (err < 0)
-		swctl_err("symbolize: %s", strerror(-err));
+		sw_err("symbolize: %s", strerror(-err));
 	if (o.stats)
 		print_stats(s);
 	sym_session_free(s);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sw_log.h"
 #include "swctl.h"
 
 static const struct {
@@ -11,6 +12,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "record", cmd_record, "profile threads, a process or a command into pprof/folded/SVG" },
+	{ "report", cmd_report, "write the profile of records saved by record --save-raw" },
 	{ "status", cmd_status, "show the module version, targets and counters" },
 	{ "symbolize", cmd_symbolize, "resolve addresses of a process or an ELF file" },
 };
@@ -44,6 +46,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	swctl_err("unknown command '%s'; run 'swctl --help' for the list", argv[1]);
+	sw_err("unknown command '%s'; run 'swctl --help' for the list", argv[1]);
 	return 2;
 }

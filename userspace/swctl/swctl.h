@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* swctl: commands and shared helpers of the controller. */
+/* swctl: the commands of the controller; messages go through sw_log.h. */
 #ifndef SWCTL_H
 #define SWCTL_H
 
@@ -7,8 +7,6 @@
 int cmd_record(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);
-
-/* Print "swctl: <msg>" to stderr; one actionable line. */
-void swctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cmd_report(int argc, char **argv);
 
 #endif
