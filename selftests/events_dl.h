@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The events API of libswprof, loaded from libswprof.so: the selftests link
- * libswprof.a alone, and the events API needs libnl, which the shared
- * library brings along.  Loaded from build/lib next to the test's
- * directory, or from SWPROF_LIBSO; that also checks the .so exports it.
+ * For the tests that unload and reload the module under a listener: the
+ * events API of libswprof, and loading and unloading the module.  The
+ * selftests link libswprof.a alone, and the events API needs libnl, which
+ * libswprof.so brings along: it is loaded from build/lib next to the
+ * test's directory, or from SWPROF_LIBSO (which also checks the .so
+ * exports it).
  */
 #ifndef SWPROF_SELFTEST_EVENTS_DL_H
 #define SWPROF_SELFTEST_EVENTS_DL_H
@@ -62,5 +64,33 @@ static const char *evl_load(void)
 	const char *__why = evl_load();					\
 	ASSERT_EQ(NULL, __why) TH_LOG("%s", __why);			\
 } while (0)
+
+/* rmmod swprof: 0 or a negative errno (the last fput may still be on its way). */
+static inline int module_unload(void)
+{
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (!syscall(SYS_delete_module, "swprof", O_NONBLOCK))
+			return 0;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EBUSY)
+			return -errno;
+		usleep(10000);
+	}
+	return -EBUSY;
+}
+
+/* insmod @ko: 0 or a negative errno. */
+static inline int module_load(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_finit_module, fd, "", 0))
+		err = -errno;
+	close(fd);
+	return err;
+}
 
 #endif

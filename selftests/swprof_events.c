@@ -504,33 +504,6 @@ static long slab_active(const char *cache)
 	return active;
 }
 
-static int module_unload(void)
-{
-	int i;
-
-	/* the last fput of a target may still be on its way */
-	for (i = 0; i < 200; i++) {
-		if (!syscall(SYS_delete_module, "swprof", O_NONBLOCK))
-			return 0;
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EBUSY)
-			return -errno;
-		usleep(10000);
-	}
-	return -EBUSY;
-}
-
-static int module_load(const char *ko)
-{
-	int fd = open(ko, O_RDONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (syscall(SYS_finit_module, fd, "", 0))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 /* One load of the module: events flow, then rmmod under a subscribed listener. */
 static void reload_cycle(struct __test_metadata *_metadata, const char *ko,
 			 unsigned long *events)

@@ -132,33 +132,6 @@ static int ignore_event(void *ctx, const struct swprof_event *e)
 	return 0;
 }
 
-static int module_unload(void)
-{
-	int i;
-
-	/* the last fput of a target may still be on its way */
-	for (i = 0; i < 500; i++) {
-		if (!syscall(SYS_delete_module, "swprof", O_NONBLOCK))
-			return 0;
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EBUSY)
-			return -errno;
-		usleep(10000);
-	}
-	return -EBUSY;
-}
-
-static int module_load(const char *ko)
-{
-	int fd = open(ko, O_RDONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (syscall(SYS_finit_module, fd, "", 0))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 /* -ENODEV from the listener once the family is gone (within ~2 s). */
 static int listener_sees_unload(struct swprof_events *ev)
 {

@@ -351,12 +351,31 @@ static void target_opts(const struct pl_reg_opts *o, struct swprof_target_opts *
 	to->min_block_ns = o->min_block_ns;
 }
 
+/* Hand @t to the reader as a target of @reg: 0, or -ENOMEM (@t is the caller's still). */
+static int publish_target(struct pl *pl, struct pl_reg *reg, pid_t pid, pid_t tid,
+			  struct swprof_target *t)
+{
+	struct pl_target *rt;
+	int err;
+
+	pthread_mutex_lock(&pl->lock);
+	rt = pl_target_alloc(pl, reg, pid, tid);
+	err = rt ? 0 : -ENOMEM;
+	if (rt) {
+		rt->t = t;
+		err = pl_target_publish(pl, rt);
+		if (err)
+			free(rt);
+	}
+	pthread_mutex_unlock(&pl->lock);
+	return err;
+}
+
 /* Register one thread of @reg. */
 static int reg_add_thread(struct pl *pl, struct pl_sink *s, struct pl_reg *reg, pid_t pid, pid_t tid)
 {
 	struct swprof_target_opts to;
 	struct swprof_target *t;
-	struct pl_target *rt;
 	int err;
 
 	if (!pl->sw)
@@ -370,16 +389,7 @@ static int reg_add_thread(struct pl *pl, struct pl_sink *s, struct pl_reg *reg, 
 	}
 	/* read the maps now, while the process surely lives */
 	sym_proc_refresh(pl->sym, pid);
-	pthread_mutex_lock(&pl->lock);
-	rt = pl_target_alloc(pl, reg, pid, tid);
-	err = rt ? 0 : -ENOMEM;
-	if (rt) {
-		rt->t = t;
-		err = pl_target_publish(pl, rt);
-		if (err)
-			free(rt);
-	}
-	pthread_mutex_unlock(&pl->lock);
+	err = publish_target(pl, reg, pid, tid, t);
 	if (err)
 		swprof_target_free(t);
 	return err;
@@ -412,7 +422,6 @@ int pl_adopt_target(struct pl *pl, struct pl_sink *s, struct swprof_target *t, p
 		    pid_t tid)
 {
 	PL_REG_OPTS(o);
-	struct pl_target *rt;
 	struct pl_reg *reg;
 	int err;
 
@@ -424,16 +433,7 @@ int pl_adopt_target(struct pl *pl, struct pl_sink *s, struct swprof_target *t, p
 		swprof_target_free(t);
 		return -ENOMEM;
 	}
-	pthread_mutex_lock(&pl->lock);
-	rt = pl_target_alloc(pl, reg, pid, tid);
-	err = rt ? 0 : -ENOMEM;
-	if (rt) {
-		rt->t = t;
-		err = pl_target_publish(pl, rt);
-		if (err)
-			free(rt);
-	}
-	pthread_mutex_unlock(&pl->lock);
+	err = publish_target(pl, reg, pid, tid, t);
 	if (err) {
 		swprof_target_free(t);
 		free_subs(reg);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr_hash.h"
 #include "record.h"
 #include "sw_log.h"
 #include "swprof.h"
@@ -78,23 +79,9 @@ const char *rec_state_frame(unsigned int state)
 	return state_frames[state_index(state)];
 }
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	return x ^ (x >> 33);
-}
-
-static size_t loc_hash(uint64_t addr, int32_t pid, bool ret)
-{
-	return mix64(addr ^ ((uint64_t)(uint32_t)pid << 32) ^ ret);
-}
-
 static void loc_put(struct loc_slot *slots, size_t n, const struct loc_slot *o)
 {
-	size_t j = loc_hash(o->addr, o->pid, o->ret) & (n - 1);
+	size_t j = pl_addr_hash(o->addr, o->pid, o->ret) & (n - 1);
 
 	while (slots[j].used)
 		j = (j + 1) & (n - 1);
@@ -131,7 +118,7 @@ static struct loc_slot *cache_slot(struct rec_session *r, int32_t pid, uint64_t 
 	if ((r->used_slots + 1) * 4 > r->nr_slots * 3 && cache_grow(r))
 		return NULL;
 	mask = r->nr_slots - 1;
-	i = loc_hash(addr, pid, ret) & mask;
+	i = pl_addr_hash(addr, pid, ret) & mask;
 	while (r->slots[i].used) {
 		if (r->slots[i].addr == addr && r->slots[i].pid == pid && r->slots[i].ret == ret)
 			return &r->slots[i];
@@ -288,7 +275,7 @@ static struct thread_slot *thread_slot(struct rec_session *r, uint64_t target)
 		for (i = 0; i < r->nr_threads; i++) {
 			if (!r->threads[i].target)
 				continue;
-			for (j = mix64(r->threads[i].target) & (n - 1); t[j].target; j = (j + 1) & (n - 1))
+			for (j = pl_mix64(r->threads[i].target) & (n - 1); t[j].target; j = (j + 1) & (n - 1))
 				;
 			t[j] = r->threads[i];
 		}
@@ -297,7 +284,7 @@ static struct thread_slot *thread_slot(struct rec_session *r, uint64_t target)
 		r->nr_threads = n;
 	}
 	mask = r->nr_threads - 1;
-	for (i = mix64(target) & mask; r->threads[i].target; i = (i + 1) & mask)
+	for (i = pl_mix64(target) & mask; r->threads[i].target; i = (i + 1) & mask)
 		if (r->threads[i].target == target)
 			return &r->threads[i];
 	r->threads[i].target = target;

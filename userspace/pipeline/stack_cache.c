@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr_hash.h"
 #include "pipeline_priv.h"
 
 #define STACK_CACHE_MAX (1u << 22)
@@ -40,20 +41,6 @@ struct stack_cache {
 	size_t nr_strs, used_strs;
 	struct str_chunk *chunks;
 };
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	return x ^ (x >> 33);
-}
-
-static size_t slot_hash(uint64_t addr, int32_t pid, bool ret)
-{
-	return mix64(addr ^ ((uint64_t)(uint32_t)pid << 32) ^ ret);
-}
 
 static uint64_t str_hash(const char *s)
 {
@@ -119,7 +106,7 @@ size_t stack_cache_entries(const struct stack_cache *c)
 /* Insert into a table known to have room (rehash, grow). */
 static void slot_put(struct slot *slots, size_t n, const struct slot *s)
 {
-	size_t j = slot_hash(s->addr, s->pid, s->ret) & (n - 1);
+	size_t j = pl_addr_hash(s->addr, s->pid, s->ret) & (n - 1);
 
 	while (slots[j].used)
 		j = (j + 1) & (n - 1);
@@ -237,7 +224,7 @@ const struct pl_frames *stack_cache_get(struct stack_cache *c, struct sym_sessio
 	if ((c->used + 1) * 4 > c->nr_slots * 3 && slots_grow(c))
 		return NULL;
 	mask = c->nr_slots - 1;
-	for (i = slot_hash(addr, key, ret) & mask; c->slots[i].used; i = (i + 1) & mask)
+	for (i = pl_addr_hash(addr, key, ret) & mask; c->slots[i].used; i = (i + 1) & mask)
 		if (c->slots[i].addr == addr && c->slots[i].pid == key && c->slots[i].ret == ret)
 			return c->slots[i].fr;
 	if (kernel)
