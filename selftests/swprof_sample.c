@@ -193,7 +193,7 @@ static void run_badfp(struct __test_metadata *_metadata, struct swprof *sw, bool
 	pthread_attr_t attr;
 	pthread_t th;
 	unsigned int faults;
-	uint64_t used;
+	uint64_t w0;
 	char *map;
 
 	/* the thread's stack at the bottom, an inaccessible page above it */
@@ -210,7 +210,17 @@ static void run_badfp(struct __test_metadata *_metadata, struct swprof *sw, bool
 	drained_init(&d);
 	t = reg(_metadata, sw, b.tid, SWPROF_TARGET_USTACK | SWPROF_TARGET_ENABLE, 1 << 18, 0);
 	ASSERT_NE(NULL, t);
-	read_for(t, &d, th, 200000000ull, 10000000000ull, &used);
+	/*
+	 * Enough samples to judge, however the host schedules the vCPUs: under
+	 * single-threaded TCG a spinning vCPU's timer can fire once for many
+	 * periods of the thread's (guest) CPU time, so read until 60 samples
+	 * (or 20 s), not for a fixed CPU time.
+	 */
+	w0 = mono_ns();
+	while (d.samples < 60 && mono_ns() - w0 < 20000000000ull) {
+		swprof_target_wait(t, 50);
+		drain(t, &d);
+	}
 	swprof_target_disable(t);
 	atomic_store(&b.stop, 1);
 	pthread_join(th, NULL);
