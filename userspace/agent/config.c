@@ -314,8 +314,9 @@ static void set_str(char **field, char *v)
 }
 
 static bool set_template(struct loader *L, struct agent_template **t, const char *src,
-			 yaml_mark_t m, const char *what)
+			 yaml_node_t *val, const char *what)
 {
+	yaml_mark_t m = val->start_mark;
 	struct agent_template *nt;
 	char why[256];
 	size_t pos = 0;
@@ -327,7 +328,18 @@ static bool set_template(struct loader *L, struct agent_template **t, const char
 		return false;
 	}
 	if (err) {
-		problem(L, true, m, "%s: %s", what, why);
+		yaml_mark_t at = m;
+
+		/* at the bad "{{" when the value is on one line as written */
+		if (val->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && m.line == val->end_mark.line &&
+		    !strcmp(src, (const char *)val->data.scalar.value))
+			at.column += pos;
+		else if ((val->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+			  val->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) &&
+			 m.line == val->end_mark.line && val->end_mark.column - m.column ==
+			 strlen(src) + 2 && !strcmp(src, (const char *)val->data.scalar.value))
+			at.column += pos + 1;
+		problem(L, true, at, "%s: %s", what, why);
 		return false;
 	}
 	agent_template_free(*t);
@@ -447,7 +459,7 @@ static void load_finder(struct loader *L, yaml_node_t *map, struct agent_finder 
 			free(v);
 			break;
 		default:
-			if (set_template(L, tmpls[k], v, vn->start_mark, what))
+			if (set_template(L, tmpls[k], v, vn, what))
 				tmpl_mark[k] = vn->start_mark;
 			else
 				service_failed |= k == FK_SERVICE;
@@ -616,6 +628,21 @@ static bool is_rover_only(const char *path)
 	return false;
 }
 
+/* An earlier key of @map has the same name as @pr's. */
+static bool seen_before(struct loader *L, yaml_node_t *map, yaml_node_pair_t *pr)
+{
+	yaml_node_t *k = yaml_document_get_node(L->doc, pr->key), *o;
+	yaml_node_pair_t *q;
+
+	for (q = map->data.mapping.pairs.start; q < pr; q++) {
+		o = yaml_document_get_node(L->doc, q->key);
+		if (o->type == YAML_SCALAR_NODE &&
+		    !strcmp((const char *)o->data.scalar.value, (const char *)k->data.scalar.value))
+			return true;
+	}
+	return false;
+}
+
 static void walk(struct loader *L, yaml_node_t *map, const char *prefix)
 {
 	yaml_node_pair_t *pr;
@@ -633,6 +660,8 @@ static void walk(struct loader *L, yaml_node_t *map, const char *prefix)
 		}
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "",
 			 (const char *)kn->data.scalar.value);
+		if (seen_before(L, map, pr))
+			problem(L, false, kn->start_mark, "%s is set twice: this one wins", path);
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (!strcmp(keys[i].path, path))
 				k = &keys[i];

@@ -69,7 +69,7 @@ int cmd_agent(int argc, char **argv)
 		return 2;
 	}
 	/* warnings of the file must show even when the file asks for less */
-	sw_log_set_level(level_arg && level > SW_LOG_WARN ? level : SW_LOG_WARN > level ? SW_LOG_WARN : level);
+	sw_log_set_level(level > SW_LOG_WARN ? level : SW_LOG_WARN);
 	err = agent_config_load(path, &cfg);
 	if (!err && !level_arg)
 		level = cfg.log_level;

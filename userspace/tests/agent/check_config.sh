@@ -97,7 +97,7 @@ expect "each problem: one line with file:line:col" 1 agent --check-config --conf
 	"bad.yaml:3:19: error: core.backend.check_period: '5 minutes' is not a duration" \
 	"bad.yaml:4:17: error: core.backend.enable_TLS: 'si' is not a boolean" \
 	"bad.yaml:9:26: error: .*match_cmd_regex: bad regular expression" \
-	"bad.yaml:10:23: error: .*service_name: unknown template form '\{\{.Process.Nme\}\}'" \
+	"bad.yaml:10:24: error: .*service_name: unknown template form '\{\{.Process.Nme\}\}'" \
 	"bad.yaml:11:1: warning: unknown key nonsense"
 [[ $(wc -l <"$tmp/err") == 5 ]] && ok "and nothing else" || not_ok "and nothing else" "$(cat "$tmp/err")"
 

@@ -214,6 +214,17 @@ TEST(unknown_keys_are_warnings_with_their_line)
 	agent_config_free(&c);
 }
 
+TEST(a_key_set_twice_is_a_warning_and_the_last_wins)
+{
+	struct agent_config c;
+
+	EXPECT_EQ(0, load_yaml("profiling:\n  flush_interval: 1s\n  flush_interval: 2s\n", &c));
+	EXPECT_EQ(1, c.nr_warnings);
+	EXPECT_TRUE(logged_at("3:3", "warning: profiling.flush_interval is set twice"));
+	EXPECT_EQ(2 * SEC, c.profiling.flush_interval_ns);
+	agent_config_free(&c);
+}
+
 TEST(bad_yaml_is_an_error_at_libyamls_position)
 {
 	struct agent_config c;

@@ -143,7 +143,17 @@ TEST(template_errors_in_the_file_name_their_line)
 				     "      - match_cmd_regex: java\n        service_name: s\n"
 				     "        process_name: \"{{.Process.Name}}\"\n", &c));
 	EXPECT_EQ(1, c.nr_errors);
-	EXPECT_TRUE(logged_at("7:23", "finders[0].process_name: unknown template form '{{.Process.Name}}'"));
+	EXPECT_TRUE(logged_at("7:24", "finders[0].process_name: unknown template form '{{.Process.Name}}'"));
+	agent_config_free(&c);
+
+	/* a plain value: at its "{{" too; a value over two lines: at its start */
+	EXPECT_EQ(-EINVAL, load_yaml("process_discovery:\n  vm:\n    active: true\n    finders:\n"
+				     "      - match_cmd_regex: java\n        service_name: s\n"
+				     "        instance_name: a-{{.Rover.HostIPV4 \"eth0\"}}-{{.Bad}}\n"
+				     "        process_name: \"x\n          {{.Bad}}\"\n", &c));
+	EXPECT_EQ(2, c.nr_errors);
+	EXPECT_TRUE(logged_at("7:53", "finders[0].instance_name: unknown template form '{{.Bad}}'"));
+	EXPECT_TRUE(logged_at("8:23", "finders[0].process_name: unknown template form '{{.Bad}}'"));
 	agent_config_free(&c);
 
 	EXPECT_EQ(-EINVAL, load_yaml("process_discovery:\n  vm:\n    active: true\n    finders:\n"
