@@ -11,6 +11,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
+	{ "agent", cmd_agent, "check a SkyWalking agent configuration (the agent itself: not yet)" },
 	{ "record", cmd_record, "profile threads, a process or a command into pprof/folded/SVG" },
 	{ "report", cmd_report, "write the profile of records saved by record --save-raw" },
 	{ "status", cmd_status, "show the module version, targets and counters" },

@@ -8,5 +8,6 @@ int cmd_record(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_symbolize(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 #endif
