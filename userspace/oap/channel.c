@@ -16,6 +16,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
 #include "oap_priv.h"
@@ -175,6 +176,13 @@ out:
 	return err;
 }
 
+/* grpc's own messages go through sw_log, at debug level: a failed call is
+ * reported once, with grpc's details, by note_status() */
+static void grpc_log(gpr_log_func_args *a)
+{
+	sw_debug("grpc: %s", a->message);
+}
+
 int oap_new(const struct oap_opts *opts, struct oap **out)
 {
 	const char *name = NULL;
@@ -215,6 +223,7 @@ int oap_new(const struct oap_opts *opts, struct oap **out)
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->done, NULL);
 
+	gpr_set_log_function(grpc_log);
 	grpc_init();
 	err = make_creds(c, opts);
 	if (err)
