@@ -577,4 +577,106 @@ TEST(options_checked)
 	EXPECT_EQ(-EINVAL, oap_new(&none, &c));
 }
 
+
+/* One OFF_CPU message: a user and a kernel stack, given ids. */
+static int send_off(struct oap_stream *s, Skywalking__V3__EBPFProfilingTaskMetadata *t, int kid,
+		    int uid, int switches, int64_t ns, const char *user_leaf)
+{
+	Skywalking__V3__EBPFProfilingData d = SKYWALKING__V3__EBPFPROFILING_DATA__INIT;
+	Skywalking__V3__EBPFOffCPUProfiling off = SKYWALKING__V3__EBPFOFF_CPUPROFILING__INIT;
+	Skywalking__V3__EBPFProfilingStackMetadata k = SKYWALKING__V3__EBPFPROFILING_STACK_METADATA__INIT;
+	Skywalking__V3__EBPFProfilingStackMetadata u = SKYWALKING__V3__EBPFPROFILING_STACK_METADATA__INIT;
+	Skywalking__V3__EBPFProfilingStackMetadata *st[2] = { &k, &u };
+	char *ksyms[] = { "schedule" };
+	char *usyms[] = { (char *)user_leaf, "main" };
+
+	k.stacktype = SKYWALKING__V3__EBPFPROFILING_STACK_TYPE__PROCESS_KERNEL_SPACE;
+	k.stackid = kid;
+	k.n_stacksymbols = 1;
+	k.stacksymbols = ksyms;
+	u.stacktype = SKYWALKING__V3__EBPFPROFILING_STACK_TYPE__PROCESS_USER_SPACE;
+	u.stackid = uid;
+	u.n_stacksymbols = 2;
+	u.stacksymbols = usyms;
+	off.n_stacks = 2;
+	off.stacks = st;
+	off.switchcount = switches;
+	off.duration = ns;
+	d.task = t;
+	d.profiling_case = SKYWALKING__V3__EBPFPROFILING_DATA__PROFILING_OFF_CPU;
+	d.offcpu = &off;
+	return oap_ebpf_collect_send(s, &d);
+}
+
+TEST_F(oap, fake_flame_graph_by_count_and_duration)
+{
+	Skywalking__V3__EBPFProfilingTaskMetadata t = SKYWALKING__V3__EBPFPROFILING_TASK_METADATA__INIT;
+	Skywalking__V3__Commands *cmds = NULL;
+	struct oap_stream *s;
+	char id[128];
+
+	self->c = client(&self->fake, NULL, 5000);
+	ASSERT_EQ(0, report(self->c, 11, id, sizeof(id)));
+	fake_oap_cmd(&self->fake, "{\"cmd\": \"task\", \"task_id\": \"off\", \"target\": \"OFF_CPU\", "
+		     "\"process_ids\": [%s]}", id);
+	id[strlen(id) - 1] = 0;
+	t.taskid = "off";
+	t.processid = id + 1;
+	t.profilingstarttime = 1;
+	t.currenttime = 5000;
+	ASSERT_EQ(0, oap_ebpf_collect_open(self->c, &s));
+	ASSERT_EQ(0, send_off(s, &t, 1, 2, 3, 3000, "vfprintf"));
+	ASSERT_EQ(0, send_off(s, NULL, 3, 4, 2, 5000, "fclose"));
+	ASSERT_EQ(0, oap_ebpf_collect_close(s, &cmds));
+	oap_commands_free(cmds);
+	/* a second upload, later: adds up */
+	t.currenttime = 10000;
+	ASSERT_EQ(0, oap_ebpf_collect_open(self->c, &s));
+	ASSERT_EQ(0, send_off(s, &t, 1, 2, 1, 700, "vfprintf"));
+	ASSERT_EQ(0, oap_ebpf_collect_close(s, &cmds));
+	oap_commands_free(cmds);
+
+	EXPECT_STREQ("{\"ok\": true, \"folded\": {\"main;vfprintf;schedule\": 4, "
+		     "\"main;fclose;schedule\": 2}}",
+		     fake_oap_cmd(&self->fake, "{\"cmd\": \"flame\", \"task_id\": \"off\"}"));
+	EXPECT_STREQ("{\"ok\": true, \"folded\": {\"main;vfprintf;schedule\": 3700, "
+		     "\"main;fclose;schedule\": 5000}}",
+		     fake_oap_cmd(&self->fake, "{\"cmd\": \"flame\", \"task_id\": \"off\", "
+				  "\"by\": \"DURATION\"}"));
+	EXPECT_STREQ("[]", fake_oap_get(&self->fake, "violations"));
+}
+
+TEST_F(oap, fake_reports_protocol_violations)
+{
+	Skywalking__V3__EBPFProfilingTaskMetadata t = SKYWALKING__V3__EBPFPROFILING_TASK_METADATA__INIT;
+	Skywalking__V3__ThreadSnapshot ts = SKYWALKING__V3__THREAD_SNAPSHOT__INIT;
+	Skywalking__V3__Commands *cmds = NULL;
+	struct oap_stream *s;
+	char id[128];
+
+	self->c = client(&self->fake, NULL, 5000);
+	ASSERT_EQ(0, report(self->c, 12, id, sizeof(id)));
+	fake_oap_cmd(&self->fake, "{\"cmd\": \"task\", \"task_id\": \"v\", \"process_ids\": [%s]}", id);
+	id[strlen(id) - 1] = 0;
+	t.taskid = "v";
+	t.processid = id + 1;
+	t.currenttime = 42;
+	ASSERT_EQ(0, oap_ebpf_collect_open(self->c, &s));
+	ASSERT_EQ(0, send_off(s, NULL, 1, 2, 1, 1, "a"));	/* no task metadata yet */
+	ASSERT_EQ(0, send_off(s, &t, 1, 2, 1, 1, "a"));
+	ASSERT_EQ(0, send_off(s, NULL, 1, 2, 1, 1, "b"));	/* same pair, same upload */
+	ASSERT_EQ(0, oap_ebpf_collect_close(s, &cmds));
+	oap_commands_free(cmds);
+	EXPECT_NE(NULL, strstr(fake_oap_get(&self->fake, "violations.0.what"), "before any task metadata"));
+	EXPECT_NE(NULL, strstr(fake_oap_get(&self->fake, "violations.1.what"), "OAP overwrites"));
+
+	ASSERT_EQ(0, oap_trace_snapshot_open(self->c, &s));
+	ts.tracesegmentid = "seg-x";
+	ts.sequence = 1;		/* sequence 0 never sent */
+	ASSERT_EQ(0, oap_trace_snapshot_send(s, &ts));
+	ASSERT_EQ(0, oap_trace_snapshot_close(s, &cmds));
+	oap_commands_free(cmds);
+	EXPECT_NE(NULL, strstr(fake_oap_get(&self->fake, "violations.2.what"), "without sequence 0"));
+}
+
 TEST_HARNESS_MAIN
