@@ -64,6 +64,7 @@ struct oap_stream {
 	const char *path;
 	grpc_metadata md;
 	bool broken;
+	bool got_initial;	/* initial metadata received (by oap_stream_recv()) */
 };
 
 static uint64_t mono_ms(void)
@@ -479,22 +480,26 @@ struct call_end {
 	const char *error;
 };
 
-static size_t end_ops(struct call_end *e, grpc_op *ops)
+static size_t end_ops(struct call_end *e, grpc_op *ops, bool got_initial)
 {
+	size_t n = 0;
+
 	memset(e, 0, sizeof(*e));
 	grpc_metadata_array_init(&e->initial);
 	grpc_metadata_array_init(&e->trailing);
 	memset(ops, 0, 3 * sizeof(*ops));
-	ops[0].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[0].data.recv_initial_metadata.recv_initial_metadata = &e->initial;
-	ops[1].op = GRPC_OP_RECV_MESSAGE;
-	ops[1].data.recv_message.recv_message = &e->reply;
-	ops[2].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[2].data.recv_status_on_client.trailing_metadata = &e->trailing;
-	ops[2].data.recv_status_on_client.status = &e->status;
-	ops[2].data.recv_status_on_client.status_details = &e->details;
-	ops[2].data.recv_status_on_client.error_string = &e->error;
-	return 3;
+	if (!got_initial) {
+		ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+		ops[n++].data.recv_initial_metadata.recv_initial_metadata = &e->initial;
+	}
+	ops[n].op = GRPC_OP_RECV_MESSAGE;
+	ops[n++].data.recv_message.recv_message = &e->reply;
+	ops[n].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[n].data.recv_status_on_client.trailing_metadata = &e->trailing;
+	ops[n].data.recv_status_on_client.status = &e->status;
+	ops[n].data.recv_status_on_client.status_details = &e->details;
+	ops[n++].data.recv_status_on_client.error_string = &e->error;
+	return n;
 }
 
 /* Log, decode the reply; free the ends.  Returns the call's result. */
@@ -547,8 +552,7 @@ static int unary_once(struct oap *c, const char *path, grpc_byte_buffer *req, bo
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
 	ops[1].data.send_message.send_message = req;
 	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-	end_ops(&e, &ops[3]);
-	run_batch(c, call, ops, 6);
+	run_batch(c, call, ops, 3 + end_ops(&e, &ops[3], false));
 	*code = e.status;
 	/* UNAVAILABLE before the last address: fail over without back-off */
 	err = finish(c, ch, path, &e, last || e.status != GRPC_STATUS_UNAVAILABLE, resp_desc, resp);
@@ -627,6 +631,37 @@ int oap_stream_send(struct oap_stream *s, const ProtobufCMessage *msg)
 	return s->broken ? -EPIPE : 0;
 }
 
+int oap_stream_recv(struct oap_stream *s, const ProtobufCMessageDescriptor *desc,
+		    ProtobufCMessage **out)
+{
+	grpc_metadata_array initial;
+	grpc_byte_buffer *bb = NULL;
+	grpc_op ops[2];
+	size_t n = 0;
+	int err;
+
+	*out = NULL;
+	if (s->broken)
+		return -EPIPE;
+	grpc_metadata_array_init(&initial);
+	memset(ops, 0, sizeof(ops));
+	if (!s->got_initial) {
+		ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+		ops[n++].data.recv_initial_metadata.recv_initial_metadata = &initial;
+	}
+	ops[n].op = GRPC_OP_RECV_MESSAGE;
+	ops[n++].data.recv_message.recv_message = &bb;
+	if (!run_batch(s->c, s->call, ops, n))
+		s->broken = true;
+	s->got_initial = true;
+	grpc_metadata_array_destroy(&initial);
+	if (s->broken || !bb)
+		return s->broken ? -EPIPE : -ENODATA;
+	err = oap_unpack(bb, desc, out);
+	grpc_byte_buffer_destroy(bb);
+	return err;
+}
+
 int oap_stream_close(struct oap_stream *s, const ProtobufCMessageDescriptor *resp_desc,
 		     ProtobufCMessage **resp)
 {
@@ -643,7 +678,7 @@ int oap_stream_close(struct oap_stream *s, const ProtobufCMessageDescriptor *res
 		ops[0].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
 		run_batch(c, s->call, ops, 1);	/* a failure shows in the status */
 	}
-	n = end_ops(&e, ops);
+	n = end_ops(&e, ops, s->got_initial);
 	run_batch(c, s->call, ops, n);
 	err = finish(c, s->chan, s->path, &e, true, resp_desc, resp);
 	grpc_call_unref(s->call);

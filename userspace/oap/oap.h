@@ -33,6 +33,7 @@
 #include "skywalking/ebpf_profiling.pb-c.h"
 #include "skywalking/management.pb-c.h"
 #include "skywalking/meter.pb-c.h"
+#include "skywalking/pprof_task.pb-c.h"
 #include "skywalking/trace_profile.pb-c.h"
 #include "skywalking/trace_segment.pb-c.h"
 
@@ -84,6 +85,10 @@ int oap_unary(struct oap *c, const char *path, const ProtobufCMessage *req,
 	      const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp);
 int oap_stream_open(struct oap *c, const char *path, struct oap_stream **out);
 int oap_stream_send(struct oap_stream *s, const ProtobufCMessage *msg);
+/* A stream that also receives (PprofTask.collect): the next message from
+ * OAP; -ENODATA when OAP ended its side, -EPIPE when the stream broke. */
+int oap_stream_recv(struct oap_stream *s, const ProtobufCMessageDescriptor *desc,
+		    ProtobufCMessage **out);
 /* Half-closes, waits for the reply and frees @s (also on failure). */
 int oap_stream_close(struct oap_stream *s, const ProtobufCMessageDescriptor *resp_desc,
 		     ProtobufCMessage **resp);
@@ -136,5 +141,16 @@ int oap_segment_close(struct oap_stream *s, Skywalking__V3__Commands **resp);
 int oap_meter_open(struct oap *c, struct oap_stream **out);
 int oap_meter_send(struct oap_stream *s, const Skywalking__V3__MeterDataCollection *msg);
 int oap_meter_close(struct oap_stream *s, Skywalking__V3__Commands **resp);
+
+/* pprof_task.c: PprofTask (OAP 10.3+, package skywalking.v10).  Upload:
+ * send a metadata-only PprofData, recv one response, send the gzip'd
+ * content in chunks of at most 1 MiB, close. */
+int oap_pprof_query_tasks(struct oap *c, const Skywalking__V10__PprofTaskCommandQuery *req,
+			  Skywalking__V3__Commands **resp);
+int oap_pprof_collect_open(struct oap *c, struct oap_stream **out);
+int oap_pprof_collect_send(struct oap_stream *s, const Skywalking__V10__PprofData *msg);
+int oap_pprof_collect_recv(struct oap_stream *s, Skywalking__V10__PprofCollectionResponse **resp);
+void oap_pprof_response_free(Skywalking__V10__PprofCollectionResponse *resp);
+int oap_pprof_collect_close(struct oap_stream *s);
 
 #endif

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -677,6 +678,80 @@ TEST_F(oap, fake_reports_protocol_violations)
 	ASSERT_EQ(0, oap_trace_snapshot_close(s, &cmds));
 	oap_commands_free(cmds);
 	EXPECT_NE(NULL, strstr(fake_oap_get(&self->fake, "violations.2.what"), "without sequence 0"));
+}
+
+
+#define N_THREADS 4
+#define N_CALLS 25
+
+static void *caller(void *arg)
+{
+	Skywalking__V3__Commands *cmds;
+	long failed = 0;
+
+	for (int i = 0; i < N_CALLS; i++) {
+		cmds = NULL;
+		failed += oap_ebpf_query_tasks(arg, "a", i, &cmds) != 0;
+		oap_commands_free(cmds);
+	}
+	return (void *)failed;
+}
+
+TEST_F(oap, concurrent_callers_share_one_client)
+{
+	pthread_t t[N_THREADS];
+	void *failed;
+	char want[32];
+
+	self->c = client(&self->fake, NULL, 5000);
+	for (int i = 0; i < N_THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, caller, self->c));
+	for (int i = 0; i < N_THREADS; i++) {
+		pthread_join(t[i], &failed);
+		EXPECT_EQ(0, (long)failed);
+	}
+	snprintf(want, sizeof(want), "\"count\": %d", N_THREADS * N_CALLS);
+	EXPECT_NE(NULL, strstr(fake_oap_cmd(&self->fake, "{\"cmd\": \"wait\", \"method\": \"queryTasks\", "
+					    "\"count\": %d}", N_THREADS * N_CALLS), want));
+}
+
+
+TEST_F(oap, pprof_upload_bidirectional)
+{
+	Skywalking__V10__PprofMetaData meta = SKYWALKING__V10__PPROF_META_DATA__INIT;
+	Skywalking__V10__PprofData d = SKYWALKING__V10__PPROF_DATA__INIT;
+	Skywalking__V10__PprofCollectionResponse *r = NULL;
+	Skywalking__V10__PprofTaskCommandQuery q = SKYWALKING__V10__PPROF_TASK_COMMAND_QUERY__INIT;
+	Skywalking__V3__Commands *cmds = NULL;
+	uint8_t gz[] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	struct oap_stream *s;
+
+	self->c = client(&self->fake, NULL, 5000);
+	q.service = "svc";
+	ASSERT_EQ(0, oap_pprof_query_tasks(self->c, &q, &cmds));
+	oap_commands_free(cmds);
+
+	ASSERT_EQ(0, oap_pprof_collect_open(self->c, &s));
+	meta.service = "svc";
+	meta.taskid = "pp-1";
+	meta.contentsize = sizeof(gz);
+	d.metadata = &meta;
+	ASSERT_EQ(0, oap_pprof_collect_send(s, &d));
+	ASSERT_EQ(0, oap_pprof_collect_recv(s, &r));
+	EXPECT_EQ(SKYWALKING__V10__PPROF_PROFILING_STATUS__PPROF_PROFILING_SUCCESS, r->status);
+	oap_pprof_response_free(r);
+	d.metadata = NULL;
+	d.result_case = SKYWALKING__V10__PPROF_DATA__RESULT_CONTENT;
+	d.content.data = gz;
+	d.content.len = 10;
+	ASSERT_EQ(0, oap_pprof_collect_send(s, &d));
+	d.content.data = gz + 10;
+	d.content.len = sizeof(gz) - 10;
+	ASSERT_EQ(0, oap_pprof_collect_send(s, &d));
+	EXPECT_EQ(0, oap_pprof_collect_close(s));
+	EXPECT_STREQ("20", fake_oap_get(&self->fake, "last.collect.content_bytes"));
+	EXPECT_STREQ("\"pp-1\"", fake_oap_get(&self->fake, "last.collect.messages.0.metadata.taskId"));
+	EXPECT_STREQ("[]", fake_oap_get(&self->fake, "violations"));
 }
 
 TEST_HARNESS_MAIN
