@@ -754,4 +754,58 @@ TEST_F(oap, pprof_upload_bidirectional)
 	EXPECT_STREQ("[]", fake_oap_get(&self->fake, "violations"));
 }
 
+
+TEST_F(oap, fake_policies_and_trace_tasks)
+{
+	Skywalking__V3__ContinuousProfilingPolicyQuery pq = SKYWALKING__V3__CONTINUOUS_PROFILING_POLICY_QUERY__INIT;
+	Skywalking__V3__ContinuousProfilingServicePolicyQuery sq =
+		SKYWALKING__V3__CONTINUOUS_PROFILING_SERVICE_POLICY_QUERY__INIT;
+	Skywalking__V3__ContinuousProfilingServicePolicyQuery *sqp = &sq;
+	Skywalking__V3__ProfileTaskCommandQuery tq = SKYWALKING__V3__PROFILE_TASK_COMMAND_QUERY__INIT;
+	Skywalking__V3__Commands *cmds = NULL;
+	char uuid[64] = "", reply[256];
+	const char *json, *u;
+	long long created;
+
+	self->c = client(&self->fake, NULL, 5000);
+	snprintf(reply, sizeof(reply), "%s", fake_oap_cmd(&self->fake, "{\"cmd\": \"policy\", "
+		 "\"service\": \"svc\", \"profiling\": {\"ON_CPU\": {\"PROCESS_CPU\": "
+		 "{\"Threshold\": \"10\", \"Period\": 10, \"Count\": 3}}}}"));
+	u = strstr(reply, "\"uuid\": \"");
+	ASSERT_NE(NULL, u);
+	snprintf(uuid, sizeof(uuid), "%.36s", u + 9);
+	sq.servicename = "svc";
+	sq.uuid = "";
+	pq.n_policies = 1;
+	pq.policies = &sqp;
+	ASSERT_EQ(0, oap_cont_query_policies(self->c, &pq, &cmds));
+	ASSERT_EQ(1, cmds->n_commands);
+	json = oap_command_arg(cmds->commands[0], "ServiceWithPolicyJSON");
+	ASSERT_NE(NULL, json);
+	EXPECT_NE(NULL, strstr(json, uuid));
+	EXPECT_NE(NULL, strstr(json, "\"PROCESS_CPU\""));
+	oap_commands_free(cmds);
+	/* no change: nothing */
+	sq.uuid = uuid;
+	ASSERT_EQ(0, oap_cont_query_policies(self->c, &pq, &cmds));
+	EXPECT_EQ(0, cmds->n_commands);
+	oap_commands_free(cmds);
+
+	snprintf(reply, sizeof(reply), "%s", fake_oap_cmd(&self->fake, "{\"cmd\": \"trace_task\", "
+		 "\"service\": \"svc\", \"task_id\": \"tt\", \"endpoint\": \"GET:/a\"}"));
+	ASSERT_NE(NULL, strstr(reply, "\"create_ms\": "));
+	created = atoll(strstr(reply, "\"create_ms\": ") + 13);
+	tq.service = "svc";
+	tq.lastcommandtime = created - 1;
+	ASSERT_EQ(0, oap_trace_query_tasks(self->c, &tq, &cmds));
+	ASSERT_EQ(1, cmds->n_commands);
+	EXPECT_STREQ("ProfileTaskQuery", cmds->commands[0]->command);
+	EXPECT_STREQ("GET:/a", oap_command_arg(cmds->commands[0], "EndpointName"));
+	oap_commands_free(cmds);
+	tq.lastcommandtime = created;
+	ASSERT_EQ(0, oap_trace_query_tasks(self->c, &tq, &cmds));
+	EXPECT_EQ(0, cmds->n_commands);
+	oap_commands_free(cmds);
+}
+
 TEST_HARNESS_MAIN
