@@ -50,7 +50,7 @@ struct oap {
 	uint64_t retry_at_ms;		/* [mu] monotonic: no call before */
 	uint32_t rnd;			/* [mu] jitter state */
 	bool denied_logged;		/* [mu] */
-	const char *unimpl_logged[MAX_UNIMPL_LOGGED];	/* [mu] */
+	char *unimpl_logged[MAX_UNIMPL_LOGGED];	/* [mu] methods already reported */
 };
 
 struct batch {
@@ -312,6 +312,8 @@ void oap_free(struct oap *c)
 	grpc_shutdown();
 	pthread_cond_destroy(&c->done);
 	pthread_mutex_destroy(&c->mu);
+	for (size_t i = 0; i < MAX_UNIMPL_LOGGED; i++)
+		free(c->unimpl_logged[i]);
 	while (c->nr_addrs)
 		free(c->addrs[--c->nr_addrs]);
 	free(c->addrs);
@@ -438,7 +440,7 @@ static void note_status(struct oap *c, struct chan *ch, const char *path, grpc_s
 			if (!strcmp(c->unimpl_logged[i], path))
 				goto out;
 		if (i < MAX_UNIMPL_LOGGED)
-			c->unimpl_logged[i] = path;
+			c->unimpl_logged[i] = strdup(path);	/* NULL: logged again next time */
 		sw_err("oap: %s does not implement %s: enable the receiver in OAP (receiver-ebpf "
 		       "for the eBPF services, receiver-profile for ProfileTask)", addr, path);
 		goto out;

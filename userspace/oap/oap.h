@@ -65,7 +65,9 @@ struct oap_opts {
 #define oap_opts__last_field max_recv_bytes
 #define OAP_OPTS(name, ...) SW_OPTS(oap_opts, name, __VA_ARGS__)
 
+/* Starts grpc and the completion-queue thread; connects at the first call. */
 int oap_new(const struct oap_opts *opts, struct oap **out);
+/* No call or stream of @c may be in flight. */
 void oap_free(struct oap *c);
 
 /* 0 when a call would be tried now, else the milliseconds of back-off left. */
