@@ -17,7 +17,7 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-echo "1..5"
+echo "1..6"
 n=0
 report() {	# report NAME STATUS [FILE]
 	n=$((n + 1))
@@ -56,6 +56,13 @@ sed -i '0,/#include "kselftest_harness.h"/s//#include "kselftest_harness.h"\n#in
 tools/check-layering --root "$tmp/t" > "$tmp/test.log" 2>&1
 [[ $? == 1 ]] && grep -q "^# userspace/tests/prof/test_model.c:[0-9]*: tests of prof may not include sym/sym.h" "$tmp/test.log"
 report "a test that includes a folder its own may not use is caught" $? "$tmp/test.log"
+
+# grpc outside oap/
+fresh
+sed -i '0,/#include "sym_priv.h"/s//#include "sym_priv.h"\n#include <grpc\/grpc.h>/' "$tmp/t/userspace/sym/proc.c"
+tools/check-layering --root "$tmp/t" > "$tmp/grpc.log" 2>&1
+[[ $? == 1 ]] && grep -q "^# userspace/sym/proc.c:[0-9]*: only userspace/oap/ may include grpc" "$tmp/grpc.log"
+report "grpc included outside oap/ is caught" $? "$tmp/grpc.log"
 
 # the compiler: sym's include paths do not contain pipeline/
 incs=$(make -s -f userspace/Makefile print-incs-sym 2> /dev/null)
