@@ -21,9 +21,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fake_memfd.h"
 #include "swprof_internal.h"
 
-#define FAKE_DEV	"swprof-fake-dev"
 #define FAKE_GROUP	"swprof-fake-group"
 #define FAKE_SESSION	"swprof-fake-session"
 #define FAKE_TARGET	"swprof-fake-target"
@@ -60,19 +60,6 @@ static struct {
 	/* open() of $SWPROF_DEVICE; this and begins/ends are counted atomically */
 	unsigned int opens;
 } fake;
-
-static bool fd_is(int fd, const char *name)
-{
-	char link[64], target[PATH_MAX];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = 0;
-	return !strncmp(target, "/memfd:", 7) && !strncmp(target + 7, name, strlen(name));
-}
 
 static int fake_fd(const char *name)
 {

@@ -25,26 +25,13 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "kselftest_harness.h"
 #include "swprof_internal.h"
+#include "fake_memfd.h"
 #include "pipeline_priv.h"
 #include "record.h"
 #include "sw_log.h"
 
-#define FAKE_DEV "swprof-fake-dev"
 
 static struct swprof_version fake_version;
-
-static bool fd_is(int fd, const char *name)
-{
-	char link[64], target[PATH_MAX];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = 0;
-	return !strncmp(target, "/memfd:", 7) && !strncmp(target + 7, name, strlen(name));
-}
 
 int ioctl(int fd, unsigned long cmd, ...)
 {
@@ -54,17 +41,7 @@ int ioctl(int fd, unsigned long cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (fd_is(fd, FAKE_DEV)) {
-		if (cmd == SWPROF_IOC_VERSION) {
-			__u32 usize = *(__u32 *)arg;
-
-			memcpy(arg, &fake_version, usize < sizeof(fake_version) ? usize : sizeof(fake_version));
-			return 0;
-		}
-		errno = ENOTTY;
-		return -1;
-	}
-	return syscall(SYS_ioctl, fd, cmd, arg);
+	return fake_version_ioctl(fd, cmd, arg, &fake_version);
 }
 
 /* Functions whose addresses the samples carry: big enough that fn + 4 is inside. */

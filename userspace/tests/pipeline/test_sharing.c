@@ -29,26 +29,13 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "kselftest_harness.h"
 #include "swprof_internal.h"
+#include "fake_memfd.h"
 #include "pipeline_priv.h"
 #include "record.h"
 
-#define FAKE_DEV "swprof-fake-dev"
 #define NPROC 20
 #define RING 8192
 #define SAMPLES 72
-
-static bool fd_is(int fd, const char *name)
-{
-	char link[64], target[PATH_MAX];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return false;
-	target[n] = 0;
-	return !strncmp(target, "/memfd:", 7) && !strncmp(target + 7, name, strlen(name));
-}
 
 int ioctl(int fd, unsigned long cmd, ...)
 {
@@ -66,17 +53,7 @@ int ioctl(int fd, unsigned long cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (fd_is(fd, FAKE_DEV)) {
-		if (cmd == SWPROF_IOC_VERSION) {
-			__u32 usize = *(__u32 *)arg;
-
-			memcpy(arg, &v, usize < sizeof(v) ? usize : sizeof(v));
-			return 0;
-		}
-		errno = ENOTTY;
-		return -1;
-	}
-	return syscall(SYS_ioctl, fd, cmd, arg);
+	return fake_version_ioctl(fd, cmd, arg, &v);
 }
 
 /* The program's functions the samples name. */
