@@ -39,7 +39,10 @@ struct agent_batch {
 	uint64_t samples;		/* records in the batch: the sum of every count */
 };
 
-/* An empty batch with these fields (strings copied). */
+/*
+ * An empty batch with these fields (strings copied).  Batches come from
+ * here and agent_batch_decode() only: they carry more than the struct shows.
+ */
 int agent_batch_new(const char *task_id, const char *process_id, enum agent_task_target target,
 		    int64_t start_ms, int64_t time_ms, struct agent_batch **out);
 void agent_batch_free(struct agent_batch *b);
