@@ -6,53 +6,17 @@
  * ring (or group) closes when the last of them leaves; other options make
  * another registration.  The device is tests/fakes/fake_swprof.h: a
  * registered thread's ring holds one EXIT record, an accepted thread's a
- * COMM record.  Its fds are memfds, which epoll refuses: epoll_ctl() here
+ * COMM record.  Its fds are memfds, which epoll refuses: fake_epoll.h
  * watches a quiet eventfd in their place, and the reader finds the records
  * in its sweeps (every 100 ms).
  */
-#include <pthread.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "kselftest_harness.h"
 #include "fake_swprof.h"
+#include "fake_epoll.h"
 #include "pipeline_priv.h"
 #include "record.h"
-
-static struct {
-	pthread_mutex_t lock;
-	struct { int fd, stand_in; } fds[64];
-	int nr;
-} quiet = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
-{
-	int i;
-
-	if (fd_is(fd, FAKE_TARGET) || fd_is(fd, FAKE_GROUP)) {
-		pthread_mutex_lock(&quiet.lock);
-		for (i = 0; i < quiet.nr && quiet.fds[i].fd != fd; i++)
-			;
-		if (i == quiet.nr) {
-			if (i == 64)
-				abort();
-			quiet.fds[i].fd = fd;
-			quiet.fds[i].stand_in = eventfd(0, EFD_CLOEXEC);
-			quiet.nr++;
-		}
-		fd = quiet.fds[i].stand_in;
-		if (op == EPOLL_CTL_DEL) {	/* fd numbers come back: forget it */
-			quiet.fds[i] = quiet.fds[--quiet.nr];
-			syscall(SYS_epoll_ctl, epfd, op, fd, ev);
-			close(fd);
-			pthread_mutex_unlock(&quiet.lock);
-			return 0;
-		}
-		pthread_mutex_unlock(&quiet.lock);
-	}
-	return syscall(SYS_epoll_ctl, epfd, op, fd, ev);
-}
 
 FIXTURE(targets) {
 	int memfd;
