@@ -363,8 +363,11 @@ static size_t encoded_size(const struct batch *bb)
 	for (i = 0; i < bb->nr_strs; i++)
 		size += 4 + bb->strs[i]->len;
 	size += 4;
-	for (i = 0; i < bb->b.nr_stacks; i++)
-		size += STACK_FIXED + 4 * ((size_t)bb->b.stacks[i].nr_kernel + bb->b.stacks[i].nr_user);
+	for (i = 0; i < bb->b.nr_stacks; i++) {
+		const struct agent_stack *s = &bb->b.stacks[i];
+
+		size += STACK_FIXED + 4 * ((size_t)s->nr_kernel + s->nr_user);
+	}
 	return size;
 }
 

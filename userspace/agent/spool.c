@@ -303,8 +303,8 @@ int agent_spool_put(struct agent_spool *sp, const void *buf, size_t len, uint64_
 	if (bytes > sp->max_bytes) {
 		count_dropped(sp, bytes, samples);
 		sw_log_ratelimited(SW_LOG_WARN,
-				   "spool %s: an entry of %" PRIu64 " bytes is larger than the bound "
-				   "(%" PRIu64 " bytes): dropped", sp->dir, bytes, sp->max_bytes);
+				   "spool %s: an entry of %" PRIu64 " bytes is larger than the "
+				   "bound (%" PRIu64 " bytes): dropped", sp->dir, bytes, sp->max_bytes);
 		return -EFBIG;
 	}
 	if (ents_reserve(sp))
@@ -336,8 +336,8 @@ int agent_spool_peek(struct agent_spool *sp, uint64_t *id, void **buf, size_t *l
 		if (err != -EBADMSG && err != -ENOENT)
 			return err;
 		/* changed or removed since it was written or found: not an entry any more */
-		sw_log_ratelimited(SW_LOG_WARN, "spool %s: entry %016" PRIx64 " is corrupt: removed",
-				   sp->dir, oldest);
+		sw_log_ratelimited(SW_LOG_WARN, "spool %s: entry %016" PRIx64
+				   " is corrupt: removed", sp->dir, oldest);
 		unlink_entry(sp, oldest);
 		sp->st.corrupt++;
 		ents_delete(sp, sp->head);

@@ -202,7 +202,8 @@ TEST_F(agg, on_cpu_stacks_merge_leaf_first_with_missing_frames)
 	push(self, SWPROF_REC_SAMPLE, 10000000, k, 1, ua, 2);
 	push(self, SWPROF_REC_SAMPLE, 10000000, k, 1, ua, 2);
 	push(self, SWPROF_REC_SAMPLE, 20000000, k, 1, ua, 2);	/* a late timer: two periods */
-	push(self, SWPROF_REC_SAMPLE, 10000000, NULL, 0, ua, 2);	/* user mode: no kernel stack */
+	/* interrupted in user mode: no kernel stack */
+	push(self, SWPROF_REC_SAMPLE, 10000000, NULL, 0, ua, 2);
 	push(self, SWPROF_REC_SAMPLE, 10000000, k, 1, ub, 2);
 	push(self, SWPROF_REC_SAMPLE, 10000000, k, 1, ub, 2);
 	pl_drain(self->pl);

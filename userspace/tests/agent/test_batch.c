@@ -286,7 +286,8 @@ TEST(decode_refuses_every_truncation)
 		copy = malloc(n ? n : 1);
 		memcpy(copy, buf, n);
 		d = (void *)1;
-		EXPECT_EQ(-EBADMSG, agent_batch_decode(copy, n, &d)) TH_LOG("prefix of %zu bytes", n);
+		EXPECT_EQ(-EBADMSG, agent_batch_decode(copy, n, &d))
+			TH_LOG("prefix of %zu bytes", n);
 		EXPECT_EQ(NULL, d);
 		free(copy);
 	}

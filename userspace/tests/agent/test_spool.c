@@ -333,7 +333,8 @@ TEST_F(spool, torn_garbage_and_unfinished_files_are_removed_at_open)
 	EXPECT_EQ(2, stats(self).recovered);
 	EXPECT_EQ(4, stats(self).corrupt);
 	EXPECT_EQ(6, stats(self).samples);
-	EXPECT_NE(NULL, strstr(logged, "removed 4 corrupt or unfinished files")) TH_LOG("%s", logged);
+	EXPECT_NE(NULL, strstr(logged, "removed 4 corrupt or unfinished files"))
+		TH_LOG("%s", logged);
 	EXPECT_EQ(0, access(other, F_OK));
 	EXPECT_NE(0, access(path, F_OK));
 	EXPECT_STREQ("keep-1", peek(self, &id, NULL));
