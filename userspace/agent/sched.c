@@ -12,7 +12,7 @@
 #include "agent_task_priv.h"
 #include "sw_log.h"
 
-#define FORGET_AFTER_MS	(3600 * 1000)	/* a DONE entry keeps only its id after this */
+#define FORGET_AFTER_MS	(3600 * 1000)	/* DONE longer than this: only its id is kept */
 #define FORGOTTEN_MAX	4096		/* ids kept of forgotten and expired tasks */
 
 struct item {
@@ -211,7 +211,7 @@ static void stop(struct agent_sched *s, struct item *it, int64_t now_ms,
 	s->st.stopped++;
 }
 
-/* Entries DONE for FORGET_AFTER_MS keep their id only. */
+/* Entries DONE for more than FORGET_AFTER_MS keep their id only. */
 static void forget_done(struct agent_sched *s, int64_t now_ms)
 {
 	size_t i, n = 0;
@@ -219,7 +219,7 @@ static void forget_done(struct agent_sched *s, int64_t now_ms)
 	for (i = 0; i < s->nr_items; i++) {
 		struct item *it = s->items[i];
 
-		if (it->e.state == AGENT_TASK_DONE && now_ms - it->done_ms >= FORGET_AFTER_MS) {
+		if (it->e.state == AGENT_TASK_DONE && now_ms - it->done_ms > FORGET_AFTER_MS) {
 			remember(s, it->e.task.id);
 			it->e.task.id = NULL;
 			item_free(it);

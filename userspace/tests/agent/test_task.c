@@ -394,10 +394,10 @@ TEST(a_redelivered_task_is_never_restarted)
 	EXPECT_EQ(AGENT_OFFER_DUPLICATE, offer(s, "t", T0 + 1000, 10, T0 + 1000));
 	agent_sched_tick(s, T0 + 11000, &ops, &c);
 	EXPECT_EQ(AGENT_OFFER_DUPLICATE, offer(s, "t", T0 + 1000, 10, T0 + 11000));	/* done */
-	/* forgotten an hour after it is done: the id only */
-	agent_sched_tick(s, T0 + 11000 + HOUR - 1, &ops, &c);
-	EXPECT_NE(NULL, first(s));
+	/* forgotten more than an hour after it is done: the id only */
 	agent_sched_tick(s, T0 + 11000 + HOUR, &ops, &c);
+	EXPECT_NE(NULL, first(s));
+	agent_sched_tick(s, T0 + 11000 + HOUR + 1, &ops, &c);
 	EXPECT_EQ(NULL, first(s));
 	/* even with a start in the future: still the same task */
 	EXPECT_EQ(AGENT_OFFER_DUPLICATE, offer(s, "t", T0 + 3 * HOUR, 10, T0 + 2 * HOUR));
