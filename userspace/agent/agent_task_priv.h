@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#define AGENT_TASK_MAX_DURATION_MS	(86400 * 1000LL)	/* FixedTriggerDuration's limit */
+
 /*
  * A decimal integer >= 0, digits only (no sign, no spaces, no junk):
  * 0, -EINVAL when @s is not one, -ERANGE when it does not fit.

@@ -379,6 +379,8 @@ static int add_news(struct agent_discovery *d, struct news *n,
 	size_t i;
 	int added = 0;
 
+	if (!n->nr)
+		return 0;	/* n->v is NULL: not for qsort() */
 	qsort(n->v, n->nr, sizeof(*n->v), by_age);
 	for (i = 0; i < n->nr; i++) {
 		struct entry *e = n->v[i];

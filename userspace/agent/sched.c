@@ -158,7 +158,7 @@ enum agent_offer agent_sched_offer(struct agent_sched *s, struct agent_task *t, 
 	memset(t, 0, sizeof(*t));
 	it->restored = take_restored(s, it->e.task.id, &it->restored_ms);
 	begin = it->restored ? it->restored_ms : it->e.task.start_ms;
-	if (begin + (int64_t)it->e.task.duration_ms <= now_ms) {
+	if (begin <= now_ms - (int64_t)it->e.task.duration_ms) {	/* no overflow */
 		s->st.expired++;
 		remember(s, it->e.task.id);
 		it->e.task.id = NULL;
@@ -397,7 +397,8 @@ static int load_line(struct agent_sched *s, char *line)
 
 	line[strcspn(line, "\n")] = '\0';
 	sp = strrchr(line, ' ');
-	if (!sp || sp == line || agent_parse_decimal(sp + 1, &ms) || !ms)
+	if (!sp || sp == line || agent_parse_decimal(sp + 1, &ms) || !ms ||
+	    ms > INT64_MAX - AGENT_TASK_MAX_DURATION_MS)
 		return -EINVAL;
 	*sp = '\0';
 	return add_restored(s, line, ms);

@@ -10,7 +10,6 @@
 #include "agent_task.h"
 #include "agent_task_priv.h"
 
-#define MAX_DURATION_S	86400
 #define SHOWN		40	/* characters of a bad value quoted in a reason */
 
 enum key {
@@ -137,7 +136,7 @@ static int check(const char *const *v, struct agent_task *t, char *why, size_t w
 				 "is not ON_CPU, OFF_CPU or NETWORK");
 	if ((err = number(v, K_DURATION, &secs, why, whylen)))
 		return err;
-	if (secs < 1 || secs > MAX_DURATION_S)
+	if (secs < 1 || secs > AGENT_TASK_MAX_DURATION_MS / 1000)
 		return bad_value(why, whylen, K_DURATION, v[K_DURATION], "is not 1..86400 seconds");
 	t->duration_ms = (uint64_t)secs * 1000;
 	return 0;

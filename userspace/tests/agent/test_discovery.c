@@ -425,11 +425,13 @@ TEST(the_real_proc_never_matches_this_process)
 	AGENT_DISCOVERY_OPTS(opts);
 	struct agent_discovery *d;
 	struct agent_config cfg;
+	char yaml[512];
 
 	/* a finder that matches this test program's command line */
-	ASSERT_EQ(0, load_yaml("process_discovery:\n  vm:\n    active: true\n    finders:\n"
-			       "      - match_cmd_regex: test_agent_discovery\n"
-			       "        service_name: t\n", &cfg));
+	snprintf(yaml, sizeof(yaml), "process_discovery:\n  vm:\n    active: true\n    finders:\n"
+		 "      - match_cmd_regex: \"%s\"\n        service_name: t\n",
+		 program_invocation_short_name);
+	ASSERT_EQ(0, load_yaml(yaml, &cfg));
 	ASSERT_EQ(0, agent_discovery_new(&cfg, &host, &opts, &d));
 	EXPECT_LE(0, agent_discovery_scan(d, NULL, NULL));
 	EXPECT_EQ(NULL, agent_discovery_by_pid(d, getpid()));

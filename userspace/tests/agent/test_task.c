@@ -425,14 +425,17 @@ TEST(an_expired_task_is_never_started)
 	EXPECT_EQ(AGENT_OFFER_NEW, offer(s, "last-ms", T0 - 9999, 10, T0));
 	/* remembered: a re-delivery is a duplicate */
 	EXPECT_EQ(AGENT_OFFER_DUPLICATE, offer(s, "old", T0 - 20000, 10, T0));
+	/* the end of time does not wrap around into the past */
+	EXPECT_EQ(AGENT_OFFER_NEW, offer(s, "far", INT64_MAX, 86400, T0));
 	agent_sched_tick(s, T0, &ops, &c);
 	EXPECT_EQ(1, c.starts);
 	EXPECT_STREQ("last-ms", c.started);
 	agent_sched_stats(s, &st);
 	EXPECT_EQ(2, st.expired);
-	EXPECT_EQ(1, st.accepted);
+	EXPECT_EQ(2, st.accepted);
 	EXPECT_EQ(1, st.duplicates);
 	EXPECT_EQ(1, st.running);
+	EXPECT_EQ(1, st.waiting);
 	agent_sched_free(s);
 }
 
@@ -639,10 +642,11 @@ TEST(save_file_problems)
 	EXPECT_EQ(0, log_n);
 	f = fopen(path, "w");
 	ASSERT_NE(NULL, f);
-	fprintf(f, "nospace\nid 12a\nid2 -5\n\n 5\nid3 0\nsp ace %lld\nok %lld", T0, T0);
+	fprintf(f, "nospace\nid 12a\nid2 -5\n\n 5\nid3 0\nbig 9223372036854775807\n"
+		"sp ace %lld\nok %lld", T0, T0);
 	fclose(f);
 	ASSERT_EQ(0, agent_sched_load(s, path));
-	EXPECT_EQ(6, log_n) {
+	EXPECT_EQ(7, log_n) {
 		TH_LOG("%s", log_all);
 	}
 	snprintf(want, sizeof(want), "%s:1: not '<task id> <start ms>': skipped\n", path);
