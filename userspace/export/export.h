@@ -73,6 +73,31 @@ int prof_export_folded(const struct prof *p, FILE *f, const struct prof_export_o
 int prof_export_pprof(const struct prof *p, FILE *f, const struct prof_export_opts *opts);
 int prof_export_svg(const struct prof *p, FILE *f, const struct prof_export_opts *opts);
 
+/* What prof_read_folded() read, and where it stopped. */
+struct prof_folded_read {
+	uint64_t lines;		/* lines read, blank ones included */
+	uint64_t stacks;	/* stack lines */
+	uint64_t total;		/* the sum of their counts */
+	uint64_t err_line;	/* the line (1 = first) a parse error is on; 0: none */
+	char err[128];		/* on error: what is wrong with that line, or the errno's text */
+};
+
+/*
+ * Reads folded stacks, "root;...;leaf COUNT" lines as prof_export_folded()
+ * writes them and flamegraph.pl reads them, into p: one sample per line of
+ * COUNT samples, or with PROF_VALUE_NS of COUNT nanoseconds (count 0).
+ * Frames are split at every ';'; a frame ending in "_[k]" is a kernel frame
+ * (without the suffix); the count is the last space- or tab-separated field,
+ * so frames may hold spaces.  Blank lines are skipped, CRLF line ends
+ * accepted, a count of 0 adds nothing.  A line without a count, whose count
+ * is not a whole number or does not fit 64 bits, or without frames, stops
+ * the read: -EINVAL, with res->err_line and res->err saying which line and
+ * why.  A read error gives its -errno (err_line 0).  Logs nothing: the
+ * caller knows the file's name.  Writing p again as folded stacks gives the
+ * same lines as the file, if prof_export_folded() wrote it.
+ */
+int prof_read_folded(struct prof *p, FILE *f, enum prof_value value, struct prof_folded_read *res);
+
 /* ---- shared by the exporters ------------------------------------------ */
 
 /* An option, or def when the caller's struct is older or the field is 0. */

@@ -13,7 +13,7 @@ static const struct {
 } commands[] = {
 	{ "agent", cmd_agent, "check a SkyWalking agent configuration (the agent itself: not yet)" },
 	{ "record", cmd_record, "profile threads, a process or a command into pprof/folded/SVG" },
-	{ "report", cmd_report, "write the profile of records saved by record --save-raw" },
+	{ "report", cmd_report, "profile of record --save-raw records, or of folded stacks" },
 	{ "status", cmd_status, "show the module version, targets and counters" },
 	{ "symbolize", cmd_symbolize, "resolve addresses of a process or an ELF file" },
 };
