@@ -30,8 +30,12 @@ struct agent_agg_opts {
 	uint64_t period_ns;		/* ON_CPU: sampling period; 0: 10 ms (99 Hz is Rover's) */
 	bool kernel;			/* kernel stacks too (when the user may have them) */
 	uint64_t min_block_ns;		/* OFF_CPU: shorter blocks are not recorded; 0: all */
+	/* bytes of user stack copied per sample and unwound with DWARF (complete
+	 * stacks through code without frame pointers, libc's); 0: frame pointers */
+	uint32_t raw_stack;
+	uint32_t ring_size;		/* per thread; 0: the pipeline's default */
 };
-#define agent_agg_opts__last_field min_block_ns
+#define agent_agg_opts__last_field ring_size
 #define AGENT_AGG_OPTS(name, ...) SW_OPTS(agent_agg_opts, name, __VA_ARGS__)
 
 /* A sink on @pl; nothing subscribed yet.  0, -EINVAL (a bad option), -ENOMEM. */

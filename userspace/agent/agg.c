@@ -117,6 +117,8 @@ int agent_agg_new(struct pl *pl, const struct agent_agg_opts *opts, struct agent
 	a->reg = (struct pl_reg_opts){
 		.sz = sizeof(a->reg),
 		.kernel = SW_OPTS_GET(opts, kernel, false),
+		.raw_stack = SW_OPTS_GET(opts, raw_stack, 0),
+		.ring_size = SW_OPTS_GET(opts, ring_size, 0),
 	};
 	if (target == AGENT_TARGET_ON_CPU) {
 		a->reg.mode = SWPROF_MODE_CPU;

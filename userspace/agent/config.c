@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
+#include <linux/swprof.h>
 
 #include "agent_config.h"
 #include "agent_placeholder.h"
@@ -58,6 +59,9 @@ static const struct key {
 	{ "agent.spool.dir", K_STR, CF(agent.spool_dir) },
 	{ "agent.spool.max_size", K_SIZE, CF(agent.spool_max_bytes) },
 	{ "agent.memory.max_size", K_SIZE, CF(agent.memory_max_bytes) },
+	{ "agent.unwind.on_cpu_stack", K_SIZE, CF(agent.on_cpu_stack_bytes) },
+	{ "agent.unwind.off_cpu_stack", K_SIZE, CF(agent.off_cpu_stack_bytes) },
+	{ "agent.unwind.ring_size", K_SIZE, CF(agent.unwind_ring_bytes) },
 };
 
 /* Rover's keys that mean nothing to swprof: a warning that says so, not "unknown". */
@@ -680,6 +684,16 @@ static void walk(struct loader *L, yaml_node_t *map, const char *prefix)
 	}
 }
 
+/* What the module takes as a raw stack copy (SWPROF_MAX_RAW_STACK). */
+static void check_stack(struct loader *L, const char *key, uint64_t bytes)
+{
+	yaml_mark_t top = { 0 };
+
+	if (bytes % 8 || bytes > SWPROF_MAX_RAW_STACK)
+		problem(L, true, top, "%s: %llu bytes; use a multiple of 8 up to %d (0: off)", key,
+			(unsigned long long)bytes, SWPROF_MAX_RAW_STACK);
+}
+
 static void check_whole(struct loader *L)
 {
 	struct agent_config *cfg = L->cfg;
@@ -691,6 +705,11 @@ static void check_whole(struct loader *L)
 	if (!cfg->discovery.vm_active && cfg->discovery.nr_finders)
 		problem(L, false, top,
 			"process_discovery.vm.finders are set but process_discovery.vm.active is false: no process will be found");
+	check_stack(L, "agent.unwind.on_cpu_stack", cfg->agent.on_cpu_stack_bytes);
+	check_stack(L, "agent.unwind.off_cpu_stack", cfg->agent.off_cpu_stack_bytes);
+	if (cfg->agent.unwind_ring_bytes < 65536 || cfg->agent.unwind_ring_bytes > (64ULL << 20))
+		problem(L, true, top, "agent.unwind.ring_size: %llu bytes; use 64KB to 64MB",
+			(unsigned long long)cfg->agent.unwind_ring_bytes);
 }
 
 int agent_config_defaults(struct agent_config *cfg)
@@ -711,6 +730,8 @@ int agent_config_defaults(struct agent_config *cfg)
 	cfg->log_level = SW_LOG_INFO;
 	cfg->agent.spool_max_bytes = 256ULL << 20;
 	cfg->agent.memory_max_bytes = 64ULL << 20;
+	cfg->agent.off_cpu_stack_bytes = 8192;
+	cfg->agent.unwind_ring_bytes = 1ULL << 20;
 	if (split_list("localhost:11800", &cfg->backend.addrs, &cfg->backend.nr_addrs) ||
 	    !(cfg->backend.ca_pem_path = strdup("ca.pem")) ||
 	    !(cfg->backend.client_pem_path = strdup("client.pem")) ||

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * swctl agent: the SkyWalking agent.  For now the configuration only:
- * --check-config reads and validates it (one line per problem); the
- * daemon itself needs the OAP client, which is not built yet.
+ * swctl agent: the SkyWalking agent (agentd.h), or with --check-config
+ * only the check of its configuration (one line per problem).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,6 +9,7 @@
 #include <string.h>
 
 #include "agent_config.h"
+#include "agentd.h"
 #include "sw_log.h"
 #include "swctl.h"
 
@@ -88,6 +88,5 @@ int cmd_agent(int argc, char **argv)
 	agent_config_free(&cfg);
 	if (err)
 		return 1;
-	sw_err("agent: the agent's OAP side is not built yet; only --check-config works");
-	return 1;
+	return agentd_run(path, level_arg != NULL, level);
 }

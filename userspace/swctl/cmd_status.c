@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agentd.h"
 #include "sw_log.h"
 #include "swctl.h"
 #include "swprof.h"
@@ -50,7 +51,14 @@ static void print_features(__u64 f)
 
 int cmd_status(int argc, char **argv)
 {
-	const char *dev = NULL;
+	static const struct option longopts[] = {
+		{ "agent", no_argument, NULL, 'a' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dev = NULL, *sock = "/run/swprof/agent.sock";
+	bool agent = false;
 	struct swprof_global_stats gs;
 	const struct swprof_version *v;
 	struct swprof *sw;
@@ -58,20 +66,33 @@ int cmd_status(int argc, char **argv)
 	int err, c;
 
 	optind = 1;
-	while ((c = getopt(argc, argv, "hD:")) != -1) {
+	while ((c = getopt_long(argc, argv, "hD:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			agent = true;
+			break;
+		case 's':
+			sock = optarg;
+			agent = true;
+			break;
 		case 'D':
 			dev = optarg;
 			break;
 		case 'h':
 			printf("usage: swctl status [-D DEVICE]\n"
+			       "       swctl status --agent [--socket PATH]\n"
 			       "Show the loaded swprof.ko: version, API, features, this user's rights,\n"
-			       "limits, registered targets, samples, lost samples and per-sample cost.\n");
+			       "limits, registered targets, samples, lost samples and per-sample cost.\n"
+			       "--agent: what the running swctl agent says of itself instead (OAP,\n"
+			       "processes, tasks, samples taken, delivered, spooled and dropped), from\n"
+			       "its status socket (agent.status_socket, default /run/swprof/agent.sock).\n");
 			return 0;
 		default:
 			return 2;
 		}
 	}
+	if (agent)
+		return agentd_status(sock, stdout);
 	SWPROF_OPTS(swprof_open_opts, oo, .path = dev);
 	err = swprof_open(&oo, &sw);
 	if (err) {

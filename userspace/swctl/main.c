@@ -11,7 +11,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{ "agent", cmd_agent, "check a SkyWalking agent configuration (the agent itself: not yet)" },
+	{ "agent", cmd_agent, "run as a SkyWalking agent: profiling tasks from OAP (Rover-compatible)" },
 	{ "record", cmd_record, "profile threads, a process or a command into pprof/folded/SVG" },
 	{ "report", cmd_report, "profile of record --save-raw records, or of folded stacks" },
 	{ "status", cmd_status, "show the module version, targets and counters" },

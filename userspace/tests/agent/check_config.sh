@@ -111,8 +111,10 @@ expect "a missing file: one line" 1 agent --check-config --config "$tmp/none.yam
 expect "a bad --log-level is a usage error" 2 agent --check-config --log-level loud -- \
 	"--log-level 'loud'"
 
-expect "without --check-config: not built yet" 1 agent --config "$top/configs/swctl-agent.yaml" -- \
-	"OAP side is not built yet"
+# the daemon itself: without the device it stops at once with one line that says what to do
+sed "s|device: /dev/swprof|device: $tmp/no-such-device|" "$top/configs/swctl-agent.yaml" > "$tmp/nodev.yaml"
+expect "without --check-config and no device: exit 1, one actionable line" 1 \
+	agent --config "$tmp/nodev.yaml" -- "cannot open $tmp/no-such-device: .*load the module"
 
 if ((failed)); then exit 1; fi
 exit 0
