@@ -69,7 +69,6 @@ struct agent_config {
 		char *status_socket;
 		char *spool_dir;
 		uint64_t spool_max_bytes;
-		uint64_t memory_max_bytes;	/* in-memory aggregates before spilling */
 		/* user stack bytes copied per sample and unwound with DWARF (0: frame
 		 * pointers only), and the per-thread ring size when they are */
 		uint64_t on_cpu_stack_bytes, off_cpu_stack_bytes;

@@ -58,7 +58,6 @@ static const struct key {
 	{ "agent.status_socket", K_STR, CF(agent.status_socket) },
 	{ "agent.spool.dir", K_STR, CF(agent.spool_dir) },
 	{ "agent.spool.max_size", K_SIZE, CF(agent.spool_max_bytes) },
-	{ "agent.memory.max_size", K_SIZE, CF(agent.memory_max_bytes) },
 	{ "agent.unwind.on_cpu_stack", K_SIZE, CF(agent.on_cpu_stack_bytes) },
 	{ "agent.unwind.off_cpu_stack", K_SIZE, CF(agent.off_cpu_stack_bytes) },
 	{ "agent.unwind.ring_size", K_SIZE, CF(agent.unwind_ring_bytes) },
@@ -729,7 +728,6 @@ int agent_config_defaults(struct agent_config *cfg)
 	cfg->profiling.continuous.silence_duration_ns = 1200000000000ULL;
 	cfg->log_level = SW_LOG_INFO;
 	cfg->agent.spool_max_bytes = 256ULL << 20;
-	cfg->agent.memory_max_bytes = 64ULL << 20;
 	cfg->agent.off_cpu_stack_bytes = 8192;
 	cfg->agent.unwind_ring_bytes = 1ULL << 20;
 	if (split_list("localhost:11800", &cfg->backend.addrs, &cfg->backend.nr_addrs) ||

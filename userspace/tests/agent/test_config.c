@@ -45,7 +45,9 @@ static void expect_defaults(struct __test_metadata *_metadata, const struct agen
 	EXPECT_STREQ("/run/swprof/agent.sock", c->agent.status_socket);
 	EXPECT_STREQ("/var/lib/swprof/spool", c->agent.spool_dir);
 	EXPECT_EQ(256ULL << 20, c->agent.spool_max_bytes);
-	EXPECT_EQ(64ULL << 20, c->agent.memory_max_bytes);
+	EXPECT_EQ(8192, c->agent.off_cpu_stack_bytes);
+	EXPECT_EQ(0, c->agent.on_cpu_stack_bytes);
+	EXPECT_EQ(1ULL << 20, c->agent.unwind_ring_bytes);
 }
 
 TEST(every_key_missing_gives_the_defaults)
@@ -87,7 +89,7 @@ TEST(every_key_set)
 		"  continuous:\n    meter_prefix: p\n    fetch_interval: 2s\n    check_interval: 3s\n"
 		"    trigger:\n      execute_duration: 1h\n      silence_duration: 0\n"
 		"agent:\n  device: /dev/x\n  status_socket: /tmp/s\n"
-		"  spool:\n    dir: /tmp/spool\n    max_size: 1GB\n  memory:\n    max_size: 400KB\n",
+		"  spool:\n    dir: /tmp/spool\n    max_size: 1GB\n  unwind:\n    on_cpu_stack: 4KB\n    ring_size: 400KB\n",
 		&c)) {
 		TH_LOG("%s", log_all);
 	}
@@ -122,7 +124,8 @@ TEST(every_key_set)
 	EXPECT_STREQ("/tmp/s", c.agent.status_socket);
 	EXPECT_STREQ("/tmp/spool", c.agent.spool_dir);
 	EXPECT_EQ(1ULL << 30, c.agent.spool_max_bytes);
-	EXPECT_EQ(400ULL << 10, c.agent.memory_max_bytes);
+	EXPECT_EQ(4096, c.agent.on_cpu_stack_bytes);
+	EXPECT_EQ(400ULL << 10, c.agent.unwind_ring_bytes);
 	agent_config_free(&c);
 }
 
@@ -178,6 +181,12 @@ TEST(malformed_values_are_errors_at_their_line)
 			 "7:16", "not an OAP layer name");
 	expect_one_error(_metadata, "process_discovery:\n  vm:\n    active: true\n", "1:1",
 			 "process_discovery.vm.finders is empty");
+	expect_one_error(_metadata, "agent:\n  unwind:\n    off_cpu_stack: 12\n", "1:1",
+			 "agent.unwind.off_cpu_stack: 12 bytes; use a multiple of 8 up to 65536");
+	expect_one_error(_metadata, "agent:\n  unwind:\n    on_cpu_stack: 128KB\n", "1:1",
+			 "agent.unwind.on_cpu_stack: 131072 bytes");
+	expect_one_error(_metadata, "agent:\n  unwind:\n    ring_size: 4KB\n", "1:1",
+			 "agent.unwind.ring_size: 4096 bytes; use 64KB to 64MB");
 	expect_one_error(_metadata,
 			 "process_discovery:\n  vm:\n    active: true\n    finders:\n"
 			 "      - match_cmd_regex: x\n        layer: GENERAL\n",
