@@ -203,6 +203,13 @@ static void note(struct uplink *u, int err)
 		u->last_err = 0;
 		return;
 	}
+	if (err != -ECONNREFUSED && err != -ETIMEDOUT && err != -ENOBUFS && err != -EACCES &&
+	    err != -EOPNOTSUPP) {
+		/* OAP answered, with an error: it is not down, but say it (rate-limited) */
+		sw_log_ratelimited(SW_LOG_WARN, "OAP at %s failed a call: %s", oap_current_addr(u->oap),
+				   strerror(-err));
+		return;
+	}
 	if (err == u->last_err)
 		return;
 	u->last_err = err;
