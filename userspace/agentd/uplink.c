@@ -373,6 +373,7 @@ static void publish(struct uplink *u)
 static void spool_batch(struct uplink *u, const struct agent_batch *b)
 {
 	struct agent_spool_stats before, after;
+	uint64_t dropped;
 	size_t len;
 	void *buf;
 	int err;
@@ -389,10 +390,20 @@ static void spool_batch(struct uplink *u, const struct agent_batch *b)
 	err = agent_spool_put(u->spool, buf, len, b->samples);
 	agent_spool_stats(u->spool, &after);
 	free(buf);
-	/* the spool counts what it dropped to make room, and what it refused */
-	if (after.dropped_samples > before.dropped_samples)
-		count_drop(u, err ? &u->st.dropped_spool_error : &u->st.dropped_spool_full,
-			   after.dropped_samples - before.dropped_samples);
+	/*
+	 * The spool drops the oldest entries to make room (its bound), then may
+	 * refuse this one: larger than the bound itself (-EFBIG: the bound too),
+	 * not written (-ENOSPC, -EIO), or no memory to track it (not counted
+	 * by the spool, but lost all the same).
+	 */
+	dropped = after.dropped_samples - before.dropped_samples;
+	if (err) {
+		count_drop(u, err == -EFBIG ? &u->st.dropped_spool_full :
+			   &u->st.dropped_spool_error, b->samples);
+		dropped -= dropped < b->samples ? dropped : b->samples;
+	}
+	if (dropped)
+		count_drop(u, &u->st.dropped_spool_full, dropped);
 	if (!err) {
 		pthread_mutex_lock(&u->lock);
 		u->st.samples_spooled += b->samples;

@@ -101,7 +101,7 @@ struct uplink_stats {
 	uint64_t batches_sent, samples_sent;	/* delivered, spooled ones included */
 	uint64_t samples_spooled;	/* written to the spool (then sent or dropped) */
 	uint64_t samples_dropped;	/* every reason below */
-	uint64_t dropped_spool_full;	/* the spool's bound */
+	uint64_t dropped_spool_full;	/* the spool's bound (oldest dropped, or too big for it) */
 	uint64_t dropped_spool_error;	/* the spool could not write (or there is none) */
 	uint64_t dropped_corrupt;	/* a spooled batch that no longer decodes (entries) */
 	uint64_t dropped_exit;		/* still queued when the agent stopped */
