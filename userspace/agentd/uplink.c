@@ -611,10 +611,15 @@ void uplink_free(struct uplink *u, uint32_t grace_ms)
 	pthread_cond_signal(&u->cond);
 	pthread_mutex_unlock(&u->lock);
 	pthread_join(u->thread, NULL);
+	/* OAP's time is up, not the spool's: it keeps them for the next run */
 	while ((j = u->todo)) {
 		u->todo = j->next;
-		for (i = 0; i < j->nr_batches; i++)
-			count_drop(u, &u->st.dropped_exit, j->batches[i]->samples);
+		for (i = 0; i < j->nr_batches; i++) {
+			if (u->spool)
+				spool_batch(u, j->batches[i]);
+			else
+				count_drop(u, &u->st.dropped_exit, j->batches[i]->samples);
+		}
 		job_free(j);
 	}
 	if (u->st.dropped_exit)
