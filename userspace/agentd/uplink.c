@@ -218,8 +218,9 @@ static void note(struct uplink *u, int err)
 		       oap_current_addr(u->oap));
 		break;
 	default:
-		sw_warn("OAP at %s: %s; retrying with back-off, profiles are spooled meanwhile",
-			oap_current_addr(u->oap), strerror(-err));
+		sw_warn("OAP at %s: %s; retrying with back-off, profiles are %s meanwhile",
+			oap_current_addr(u->oap), strerror(-err),
+			u->spool ? "spooled" : "dropped (no spool)");
 		break;
 	}
 	if (u->up || !u->down_since_ms)
