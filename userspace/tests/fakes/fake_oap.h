@@ -52,7 +52,8 @@ static __attribute__((unused)) int fake_oap_start(struct fake_oap *f, const char
 	close(from[1]);
 	f->in = fdopen(to[1], "w");
 	f->out = fdopen(from[0], "r");
-	if (!fgets(f->reply, sizeof(f->reply), f->out) || sscanf(f->reply, "READY %d", &f->port) != 1)
+	if (!fgets(f->reply, sizeof(f->reply), f->out) ||
+	    sscanf(f->reply, "READY %d", &f->port) != 1)
 		return -1;
 	snprintf(f->addr, sizeof(f->addr), "127.0.0.1:%d", f->port);
 	return 0;
@@ -79,8 +80,9 @@ static __attribute__((format(printf, 2, 3))) const char *fake_oap_cmd(struct fak
 	if (n < 0)
 		f->reply[0] = 0;
 	else if ((size_t)n >= sizeof(f->reply))
-		snprintf(f->reply, sizeof(f->reply), "{\"ok\": false, \"error\": \"fake_oap.h: an "
-			 "answer of %zd bytes, longer than the %zu it keeps\"}", n, sizeof(f->reply));
+		snprintf(f->reply, sizeof(f->reply), "{\"ok\": false, \"error\": \"fake_oap.h: "
+			 "an answer of %zd bytes, longer than the %zu it keeps\"}", n,
+			 sizeof(f->reply));
 	else
 		memcpy(f->reply, line, n + 1);
 	free(line);
