@@ -225,8 +225,9 @@ static void note(struct uplink *u, int err)
 		       oap_current_addr(u->oap));
 		break;
 	default:
-		sw_warn("OAP at %s: %s; retrying with back-off, profiles are spooled meanwhile",
-			oap_current_addr(u->oap), strerror(-err));
+		sw_warn("OAP at %s: %s; retrying with back-off, profiles are %s meanwhile",
+			oap_current_addr(u->oap), strerror(-err),
+			u->spool ? "spooled" : "dropped (no spool)");
 		break;
 	}
 	if (u->up || !u->down_since_ms)
@@ -380,6 +381,7 @@ static void publish(struct uplink *u)
 static void spool_batch(struct uplink *u, const struct agent_batch *b)
 {
 	struct agent_spool_stats before, after;
+	uint64_t dropped;
 	size_t len;
 	void *buf;
 	int err;
@@ -396,10 +398,20 @@ static void spool_batch(struct uplink *u, const struct agent_batch *b)
 	err = agent_spool_put(u->spool, buf, len, b->samples);
 	agent_spool_stats(u->spool, &after);
 	free(buf);
-	/* the spool counts what it dropped to make room, and what it refused */
-	if (after.dropped_samples > before.dropped_samples)
-		count_drop(u, err ? &u->st.dropped_spool_error : &u->st.dropped_spool_full,
-			   after.dropped_samples - before.dropped_samples);
+	/*
+	 * The spool drops the oldest entries to make room (its bound), then may
+	 * refuse this one: larger than the bound itself (-EFBIG: the bound too),
+	 * not written (-ENOSPC, -EIO), or no memory to track it (not counted
+	 * by the spool, but lost all the same).
+	 */
+	dropped = after.dropped_samples - before.dropped_samples;
+	if (err) {
+		count_drop(u, err == -EFBIG ? &u->st.dropped_spool_full :
+			   &u->st.dropped_spool_error, b->samples);
+		dropped -= dropped < b->samples ? dropped : b->samples;
+	}
+	if (dropped)
+		count_drop(u, &u->st.dropped_spool_full, dropped);
 	if (!err) {
 		pthread_mutex_lock(&u->lock);
 		u->st.samples_spooled += b->samples;
@@ -607,10 +619,15 @@ void uplink_free(struct uplink *u, uint32_t grace_ms)
 	pthread_cond_signal(&u->cond);
 	pthread_mutex_unlock(&u->lock);
 	pthread_join(u->thread, NULL);
+	/* OAP's time is up, not the spool's: it keeps them for the next run */
 	while ((j = u->todo)) {
 		u->todo = j->next;
-		for (i = 0; i < j->nr_batches; i++)
-			count_drop(u, &u->st.dropped_exit, j->batches[i]->samples);
+		for (i = 0; i < j->nr_batches; i++) {
+			if (u->spool)
+				spool_batch(u, j->batches[i]);
+			else
+				count_drop(u, &u->st.dropped_exit, j->batches[i]->samples);
+		}
 		job_free(j);
 	}
 	if (u->st.dropped_exit)

@@ -64,8 +64,9 @@ struct uplink;
 int uplink_new(const struct agent_config *cfg, const char *agent_id, struct uplink **out);
 /*
  * Finish the queued jobs (uploads that fail go to the spool) for at most
- * @grace_ms, stop the thread, free.  Jobs still queued then are freed; the
- * samples of their batches are counted as dropped ("exit").
+ * @grace_ms (a call under way finishes first), stop the thread, free.  The
+ * batches of jobs still queued then go to the spool too; without a spool
+ * their samples are counted as dropped ("exit").
  */
 void uplink_free(struct uplink *u, uint32_t grace_ms);
 
@@ -101,10 +102,10 @@ struct uplink_stats {
 	uint64_t batches_sent, samples_sent;	/* delivered, spooled ones included */
 	uint64_t samples_spooled;	/* written to the spool (then sent or dropped) */
 	uint64_t samples_dropped;	/* every reason below */
-	uint64_t dropped_spool_full;	/* the spool's bound */
+	uint64_t dropped_spool_full;	/* the spool's bound (oldest dropped, or too big for it) */
 	uint64_t dropped_spool_error;	/* the spool could not write (or there is none) */
 	uint64_t dropped_corrupt;	/* a spooled batch that no longer decodes (entries) */
-	uint64_t dropped_exit;		/* still queued when the agent stopped */
+	uint64_t dropped_exit;		/* queued when the agent stopped, no spool */
 	uint64_t spool_entries, spool_bytes, spool_samples;	/* waiting on disk */
 	uint64_t queued_jobs;
 };

@@ -2,7 +2,8 @@
 /*
  * Drive tools/fake-oap from a test: start it (on 127.0.0.1, any port),
  * send it JSON commands on its stdin, read its one-line JSON answers.
- * Run from the repository top (tools/check does).
+ * Run from the repository top (tools/check does).  Used by the tests of
+ * oap/ and agentd/.
  */
 #ifndef FAKE_OAP_H
 #define FAKE_OAP_H
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -21,7 +23,7 @@ struct fake_oap {
 	FILE *in, *out;
 	int port;
 	char addr[64];
-	char reply[65536];
+	char reply[262144];	/* the last answer; a longer one is cut (and said) */
 };
 
 /* @args: extra arguments, NULL-terminated (or NULL).  0 or -1. */
@@ -50,7 +52,8 @@ static __attribute__((unused)) int fake_oap_start(struct fake_oap *f, const char
 	close(from[1]);
 	f->in = fdopen(to[1], "w");
 	f->out = fdopen(from[0], "r");
-	if (!fgets(f->reply, sizeof(f->reply), f->out) || sscanf(f->reply, "READY %d", &f->port) != 1)
+	if (!fgets(f->reply, sizeof(f->reply), f->out) ||
+	    sscanf(f->reply, "READY %d", &f->port) != 1)
 		return -1;
 	snprintf(f->addr, sizeof(f->addr), "127.0.0.1:%d", f->port);
 	return 0;
@@ -60,19 +63,29 @@ static __attribute__((unused)) int fake_oap_start(struct fake_oap *f, const char
 static __attribute__((format(printf, 2, 3))) const char *fake_oap_cmd(struct fake_oap *f,
 								       const char *fmt, ...)
 {
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
 	va_list ap;
-	size_t n;
 
 	va_start(ap, fmt);
 	vfprintf(f->in, fmt, ap);
 	va_end(ap);
 	fputc('\n', f->in);
 	fflush(f->in);
-	if (!fgets(f->reply, sizeof(f->reply), f->out))
+	/* the whole line is read, so that the next answer is the next command's */
+	n = getline(&line, &cap, f->out);
+	if (n > 0 && line[n - 1] == '\n')
+		line[--n] = 0;
+	if (n < 0)
 		f->reply[0] = 0;
-	n = strlen(f->reply);
-	if (n && f->reply[n - 1] == '\n')
-		f->reply[n - 1] = 0;
+	else if ((size_t)n >= sizeof(f->reply))
+		snprintf(f->reply, sizeof(f->reply), "{\"ok\": false, \"error\": \"fake_oap.h: "
+			 "an answer of %zd bytes, longer than the %zu it keeps\"}", n,
+			 sizeof(f->reply));
+	else
+		memcpy(f->reply, line, n + 1);
+	free(line);
 	return f->reply;
 }
 
