@@ -395,10 +395,11 @@ static void note_status(struct oap *c, struct chan *ch, const char *path, grpc_s
 	uint32_t wait;
 	size_t i;
 
+	/* state changes are logged at debug level: the caller says them once, with what to do */
 	pthread_mutex_lock(&c->mu);
 	if (code == GRPC_STATUS_OK) {
 		if (c->failures)
-			sw_info("oap: %s reachable again after %u failed attempts", addr, c->failures);
+			sw_debug("oap: %s reachable again after %u failed attempts", addr, c->failures);
 		c->failures = 0;
 		c->retry_at_ms = 0;
 		c->denied_logged = false;
@@ -418,7 +419,7 @@ static void note_status(struct oap *c, struct chan *ch, const char *path, grpc_s
 		wait = oap_backoff_ms(++c->failures, c->backoff_base_ms, c->backoff_max_ms, c->rnd);
 		c->retry_at_ms = mono_ms() + wait;
 		if (c->failures == 1)
-			sw_warn("oap: %s %s (%s): retrying with back-off", addr,
+			sw_debug("oap: %s %s (%s): retrying with back-off", addr,
 				code == GRPC_STATUS_UNAVAILABLE ? "unavailable" :
 				code == GRPC_STATUS_RESOURCE_EXHAUSTED ? "busy (RESOURCE_EXHAUSTED)" :
 				"too slow (DEADLINE_EXCEEDED)", details);
@@ -428,7 +429,7 @@ static void note_status(struct oap *c, struct chan *ch, const char *path, grpc_s
 	}
 	if (code == GRPC_STATUS_PERMISSION_DENIED || code == GRPC_STATUS_UNAUTHENTICATED) {
 		if (!c->denied_logged)
-			sw_err("oap: %s refused the authentication token (%s): check `authentication` "
+			sw_debug("oap: %s refused the authentication token (%s): check `authentication` "
 			       "against OAP's core.default.authentication", addr,
 			       code == GRPC_STATUS_PERMISSION_DENIED ? "PERMISSION_DENIED" :
 			       "UNAUTHENTICATED");
@@ -441,7 +442,7 @@ static void note_status(struct oap *c, struct chan *ch, const char *path, grpc_s
 				goto out;
 		if (i < MAX_UNIMPL_LOGGED)
 			c->unimpl_logged[i] = strdup(path);	/* NULL: logged again next time */
-		sw_err("oap: %s does not implement %s: enable the receiver in OAP (receiver-ebpf "
+		sw_debug("oap: %s does not implement %s: enable the receiver in OAP (receiver-ebpf "
 		       "for the eBPF services, receiver-profile for ProfileTask)", addr, path);
 		goto out;
 	}
