@@ -524,6 +524,7 @@ TEST(wrong_token_one_line)
 
 	nr_lines = 0;
 	sw_log_set_fn(capture, NULL);
+	sw_log_set_level(SW_LOG_DEBUG);		/* the client's state lines are debug */
 	ASSERT_EQ(0, fake_oap_start(&f, args));
 	c = client(&f, "wrong", 5000);
 	for (int i = 0; i < 3; i++)
