@@ -374,17 +374,52 @@ out:
 	return err;
 }
 
+/*
+ * @json as one JSON value, strictly (Go's encoding/json: no trailing commas,
+ * nothing after the value but spaces).  NULL and *why when it is not.
+ */
+static struct json_object *parse_strict(const char *json, const char **why)
+{
+	struct json_tokener *tok;
+	struct json_object *root;
+	size_t len = strlen(json), end;
+
+	tok = json_tokener_new();
+	if (!tok) {
+		*why = "out of memory";
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	root = json_tokener_parse_ex(tok, json, len);
+	end = json_tokener_get_parse_end(tok);
+	if (!root) {
+		enum json_tokener_error e = json_tokener_get_error(tok);
+
+		*why = e == json_tokener_continue ? "cut short" : json_tokener_error_desc(e);
+	} else {
+		while (end < len && isspace((unsigned char)json[end]))
+			end++;
+		if (end < len) {
+			*why = "text after the value";
+			json_object_put(root);
+			root = NULL;
+		}
+	}
+	json_tokener_free(tok);
+	return root;
+}
+
 int agent_cp_policies_apply(struct agent_cp_policies *ps, const char *json)
 {
-	enum json_tokener_error jerr = json_tokener_success;
+	const char *why = "no text";
 	struct json_object *root;
 	size_t i, n;
 	int changed = 0, err;
 
-	root = json ? json_tokener_parse_verbose(json, &jerr) : NULL;
+	root = json ? parse_strict(json, &why) : NULL;
 	if (!root || !json_object_is_type(root, json_type_array)) {
 		sw_warn(PFX ": ServiceWithPolicyJSON is not a JSON array (%s): policies unchanged",
-			root ? "another JSON value" : json_tokener_error_desc(jerr));
+			root ? "another JSON value" : why);
 		json_object_put(root);
 		return -EINVAL;
 	}
