@@ -26,10 +26,14 @@
  *
  * Rules (Rover's, differences noted):
  *   - a window slot holds the value sampled in that monotonic second; a
- *     second without a sample is an empty slot (Rover keeps no slot empty
- *     once time moved on only if it sampled; here the window is read
- *     relative to the check's second, so a stalled agent never judges on
- *     stale values);
+ *     second without a sample is an empty slot, and an item reads the
+ *     Period seconds up to the check's own second (Rover reads its whole
+ *     window, as long as the longest Period, up to its newest sample), so
+ *     a stalled agent never judges on stale values;
+ *   - PROCESS_CPU is the CPU time between two samples over the wall time
+ *     between them, x 100 (100 = one CPU busy): Rover's scale, but Rover
+ *     (gopsutil's CPUPercent) averages over the process's whole life;
+ *     a cause's current is the newest matching slot (Rover's: the oldest);
  *   - an item triggers when at least Count of the last Period slots have
  *     value >= Threshold; HTTP_ERROR_RATE and HTTP_AVG_RESPONSE_TIME are
  *     kept but never trigger (no network observation yet), logged once per
