@@ -15,6 +15,7 @@
 
 #include "agent_agg.h"
 #include "agent_config.h"
+#include "agent_continuous.h"
 #include "agent_discovery.h"
 #include "agent_finder.h"
 #include "agent_task.h"
@@ -51,6 +52,9 @@ struct agentd {
 	struct pl *pl;
 	struct agent_discovery *disc;
 	struct agent_sched *sched;
+	struct agent_cp *cp;		/* continuous profiling */
+	int64_t next_policies;
+	bool policies_busy;
 	struct uplink *up;
 	struct status_srv *status;
 	char *state_path;		/* the schedule's, in the spool directory */
@@ -215,6 +219,12 @@ static void report_done(struct agentd *a, struct job *j)
 
 static void proc_added(void *ctx, struct agent_proc *p)
 {
+	struct agentd *a = ctx;
+	struct agent_cp_entity ent = { .layer = p->ent.layer, .service = p->ent.service,
+				       .instance = p->ent.instance, .process = p->ent.process };
+
+	if (a->cp)
+		agent_cp_process_add(a->cp, p->pid, p->start_time, &ent);
 	sw_info("found process %d: service '%s', instance '%s', process '%s'%s", p->pid,
 		p->ent.service, p->ent.instance, p->ent.process,
 		p->other_mntns ? " (in a container)" : "");
@@ -222,6 +232,10 @@ static void proc_added(void *ctx, struct agent_proc *p)
 
 static void proc_gone(void *ctx, struct agent_proc *p)
 {
+	struct agentd *a = ctx;
+
+	if (a->cp)
+		agent_cp_process_remove(a->cp, p->pid, p->start_time);
 	sw_info("process %d ('%s') is gone", p->pid, p->ent.process);
 }
 
@@ -479,6 +493,179 @@ static void query(struct agentd *a)
 	uplink_submit(a->up, j);
 }
 
+/* ---- continuous profiling -------------------------------------------- */
+
+struct svc_list {
+	struct job *j;
+	int err;
+};
+
+static void add_service(void *ctx, const char *service, const char *uuid)
+{
+	struct svc_list *l = ctx;
+	struct job *j = l->j;
+	char **s = realloc(j->services, (j->nr_services + 1) * sizeof(*s));
+	char **u = s ? realloc(j->uuids, (j->nr_services + 1) * sizeof(*u)) : NULL;
+
+	if (s)
+		j->services = s;
+	if (u)
+		j->uuids = u;
+	if (!s || !u || !(s[j->nr_services] = strdup(service))) {
+		l->err = -ENOMEM;
+		return;
+	}
+	if (!(u[j->nr_services] = strdup(uuid))) {
+		free(s[j->nr_services]);
+		l->err = -ENOMEM;
+		return;
+	}
+	j->nr_services++;
+}
+
+static void query_policies(struct agentd *a)
+{
+	struct svc_list l = { .j = job_new(JOB_POLICIES) };
+
+	if (a->policies_busy || !l.j)
+		goto out;
+	agent_cp_each_service(a->cp, add_service, &l);
+	if (l.err || !l.j->nr_services)
+		goto out;
+	a->policies_busy = true;
+	uplink_submit(a->up, l.j);
+	return;
+out:
+	job_free(l.j);
+}
+
+static void policies_done(struct agentd *a, struct job *j)
+{
+	size_t i;
+
+	a->policies_busy = false;
+	for (i = 0; !j->err && j->cmds && i < j->cmds->n_commands; i++) {
+		const Skywalking__V3__Command *c = j->cmds->commands[i];
+		const char *json = oap_command_arg(c, "ServiceWithPolicyJSON");
+
+		if (strcmp(c->command, "ContinuousProfilingPolicyQuery"))
+			continue;
+		if (!json)
+			sw_err("OAP sent a continuous-profiling policy command without "
+			       "ServiceWithPolicyJSON: skipped");
+		else
+			agent_cp_apply_policies(a->cp, json);	/* logs what it skips */
+	}
+}
+
+static char *dup0(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static void take_report(void *ctx, const struct agent_cp_report *r)
+{
+	struct agentd *a = ctx;
+	struct job *j = job_new(JOB_CP_REPORT);
+	size_t i;
+
+	if (!j) {
+		agent_cp_report_failed(a->cp, r->id, sw_now_ns());
+		return;
+	}
+	j->cp.id = r->id;
+	j->cp.pid = r->pid;
+	j->cp.layer = dup0(r->ent.layer);
+	j->cp.service = dup0(r->ent.service);
+	j->cp.instance = dup0(r->ent.instance);
+	j->cp.process = dup0(r->ent.process);
+	j->cp.target = r->target;
+	j->cp.duration_s = r->duration_s;
+	for (i = 0; i < r->nr_causes && i < 8; i++) {
+		j->cp.causes[i].type = r->causes[i].type;
+		j->cp.causes[i].threshold = r->causes[i].threshold;
+		j->cp.causes[i].current = r->causes[i].current;
+	}
+	j->cp.nr_causes = i;
+	if (!j->cp.layer || !j->cp.service || !j->cp.instance || !j->cp.process) {
+		job_free(j);
+		agent_cp_report_failed(a->cp, r->id, sw_now_ns());
+		return;
+	}
+	sw_info("continuous profiling: process %d ('%s') met its %s policy (%s %.2f >= %.2f): "
+		"reporting a task", r->pid, r->ent.process, agent_target_name(r->target),
+		agent_cp_monitor_name(r->causes[0].type), r->causes[0].current,
+		r->causes[0].threshold);
+	uplink_submit(a->up, j);
+}
+
+/* OAP gave the trigger a task id: run it as any task, from now, for its duration. */
+static void cp_report_done(struct agentd *a, struct job *j)
+{
+	const char *task_id = NULL;
+	struct agent_proc *p;
+	struct agent_task t = { 0 };
+	size_t i;
+
+	for (i = 0; !j->err && j->cmds && i < j->cmds->n_commands && !task_id; i++)
+		if (!strcmp(j->cmds->commands[i]->command, "ContinuousProfilingReportTask"))
+			task_id = oap_command_arg(j->cmds->commands[i], "TaskId");
+	if (!task_id || !*task_id) {
+		sw_warn("continuous profiling: OAP did not take the task of process %d (%s): "
+			"retrying", j->cp.pid, j->err ? strerror(-j->err) : "no TaskId");
+		agent_cp_report_failed(a->cp, j->cp.id, sw_now_ns());
+		return;
+	}
+	if (agent_cp_report_ok(a->cp, j->cp.id, task_id, sw_now_ns()))
+		return;		/* the process exited meanwhile */
+	p = agent_discovery_by_pid(a->disc, j->cp.pid);
+	t.id = strdup(task_id);
+	t.serial = strdup("");
+	t.process_ids = calloc(1, sizeof(*t.process_ids));
+	if (!p || !p->process_id || !t.id || !t.serial || !t.process_ids ||
+	    !(t.process_ids[0] = strdup(p->process_id))) {
+		sw_warn("continuous profiling: task %s: process %d has no OAP id (yet): not run",
+			task_id, j->cp.pid);
+		agent_task_free(&t);
+		return;
+	}
+	t.nr_process_ids = 1;
+	t.target = j->cp.target;
+	t.start_ms = now_ms();
+	t.duration_ms = (uint64_t)j->cp.duration_s * 1000;
+	agent_sched_offer(a->sched, &t, now_ms());
+}
+
+static void cp_tick(struct agentd *a, int64_t now)
+{
+	struct agent_cp_meters m = { 0 };
+	struct job *j;
+	size_t i;
+
+	if (now >= a->next_policies) {
+		query_policies(a);
+		a->next_policies = now + ns_ms(a->cfg.profiling.check_interval_ns);
+	}
+	if (agent_cp_tick(a->cp, sw_now_ns(), now, &m) == 1 && m.n && (j = job_new(JOB_METERS))) {
+		j->meters = calloc(m.n, sizeof(*j->meters));
+		for (i = 0; j->meters && i < m.n; i++) {
+			struct meter_desc *d = &j->meters[j->nr_meters];
+
+			d->name = dup0(m.v[i].name);
+			d->process_name = dup0(m.v[i].labels[0].value);
+			d->layer = dup0(m.v[i].labels[1].value);
+			d->service = dup0(m.v[i].service);
+			d->instance = dup0(m.v[i].instance);
+			d->value = m.v[i].value;
+			d->timestamp_ms = m.v[i].timestamp_ms;
+			j->nr_meters++;
+		}
+		uplink_submit(a->up, j);
+	}
+	agent_cp_meters_free(&m);
+	agent_cp_take_reports(a->cp, sw_now_ns(), take_report, a);
+}
+
 /* ---- status ----------------------------------------------------------- */
 
 struct counts {
@@ -504,6 +691,7 @@ static int count_task(void *ctx, struct agent_sched_entry *e)
 static void status_text(struct agentd *a, char *buf, size_t len)
 {
 	struct agent_sched_stats ss;
+	struct agent_cp_stats cs;
 	struct uplink_stats us;
 	struct counts c = { 0 };
 	size_t i, ids = 0, n = agent_discovery_count(a->disc);
@@ -532,6 +720,11 @@ static void status_text(struct agentd *a, char *buf, size_t len)
 		(unsigned long long)ss.stopped, (unsigned long long)ss.failed,
 		(unsigned long long)ss.expired, (unsigned long long)ss.duplicates,
 		(unsigned long long)a->tasks_malformed, (unsigned long long)a->tasks_refused);
+	agent_cp_stats(a->cp, &cs);
+	fprintf(f, "continuous: %llu services with policies, %llu processes watched, %llu triggers, "
+		"%llu tasks, %llu reports failed\n", (unsigned long long)cs.services,
+		(unsigned long long)cs.processes, (unsigned long long)cs.triggers,
+		(unsigned long long)cs.tasks, (unsigned long long)cs.reports_failed);
 	fprintf(f, "samples: %llu taken, %llu delivered, %llu spooled, %llu dropped\n",
 		(unsigned long long)a->samples_taken, (unsigned long long)us.samples_sent,
 		(unsigned long long)us.samples_spooled, (unsigned long long)us.samples_dropped);
@@ -606,6 +799,7 @@ static void reload(struct agentd *a)
 	agent_config_free(&a->cfg);
 	a->cfg = cfg;
 	agent_discovery_reconfigure(a->disc, &a->cfg, &a->host);
+	agent_cp_reconfigure(a->cp, &a->cfg);
 	if (!a->log_level_set)
 		sw_log_set_level(cfg.log_level);
 	/* new periods count from now */
@@ -630,7 +824,14 @@ static void finish_jobs(struct agentd *a)
 		case JOB_QUERY:
 			query_done(a, j);
 			break;
+		case JOB_POLICIES:
+			policies_done(a, j);
+			break;
+		case JOB_CP_REPORT:
+			cp_report_done(a, j);
+			break;
 		case JOB_UPLOAD:
+		case JOB_METERS:
 			break;
 		}
 		job_free(j);
@@ -676,6 +877,8 @@ static void tick(struct agentd *a)
 		query(a);
 		a->next_query = now + ns_ms(a->cfg.profiling.check_interval_ns);
 	}
+	if (a->reported_once && a->cfg.profiling.active)
+		cp_tick(a, now);
 	agent_sched_stats(a->sched, &before);
 	agent_sched_tick(a->sched, now, &sched_ops, a);
 	agent_sched_stats(a->sched, &after);
@@ -710,6 +913,13 @@ static int64_t wait_ms(struct agentd *a)
 	if (next >= 0)
 		w = min64(w, next);
 	w = min64(w, a->next_flush - now);
+	if (a->cp && a->reported_once) {
+		uint64_t mono = sw_now_ns(), cp_next = agent_cp_next_ns(a->cp);
+
+		/* 0: not started, the next tick starts it */
+		if (cp_next)
+			w = min64(w, cp_next > mono ? (int64_t)((cp_next - mono) / 1000000) : 0);
+	}
 	return w < 0 ? 0 : w;
 }
 
@@ -737,7 +947,9 @@ static int setup(struct agentd *a)
 	sw = pl_device(a->pl);
 	a->kernel = sw && (swprof_version(sw)->caps & SWPROF_CAP_KSTACK);
 	AGENT_DISCOVERY_OPTS(dopts);
-	err = agent_discovery_new(&a->cfg, &a->host, &dopts, &a->disc);
+	err = agent_cp_new(&a->cfg, NULL, &a->cp);
+	if (!err)
+		err = agent_discovery_new(&a->cfg, &a->host, &dopts, &a->disc);
 	if (!err)
 		err = agent_sched_new(&a->sched);
 	if (err)
@@ -779,6 +991,7 @@ static void teardown(struct agentd *a)
 	status_srv_free(a->status);
 	agent_sched_free(a->sched);
 	agent_discovery_free(a->disc);
+	agent_cp_free(a->cp);
 	pl_free(a->pl);
 	agent_host_facts_free(&a->host);
 	free(a->host_ip);

@@ -103,6 +103,7 @@ void job_free(struct job *j)
 	for (i = 0; i < j->nr_batches; i++)
 		agent_batch_free(j->batches[i]);
 	free(j->batches);
+	cp_job_free(j);
 	free(j);
 }
 
@@ -488,6 +489,15 @@ static void run_job(struct uplink *u, struct job *j)
 	case JOB_UPLOAD:
 		do_upload(u, j);
 		return;
+	case JOB_POLICIES:
+		j->err = cp_query_policies(u->oap, j);
+		break;
+	case JOB_CP_REPORT:
+		j->err = cp_report_task(u->oap, j);
+		break;
+	case JOB_METERS:
+		j->err = cp_send_meters(u->oap, j);
+		break;
 	}
 	note(u, j->err);
 }
@@ -554,7 +564,7 @@ static void *uplink_main(void *arg)
 			drain_spool(u);
 		publish(u);
 		pthread_mutex_lock(&u->lock);
-		if (j && j->kind != JOB_UPLOAD) {
+		if (j && j->kind != JOB_UPLOAD && j->kind != JOB_METERS) {
 			j->next = NULL;
 			*u->done_tail = j;
 			u->done_tail = &j->next;

@@ -34,6 +34,30 @@ enum job_kind {
 	JOB_KEEPALIVE,		/* keepAlive(procs) */
 	JOB_QUERY,		/* queryTasks(latest_update) -> cmds */
 	JOB_UPLOAD,		/* collectProfilingData(batches): not returned */
+	JOB_POLICIES,		/* queryPolicies(services) -> cmds */
+	JOB_CP_REPORT,		/* reportProfilingTask(cp) -> cmds */
+	JOB_METERS,		/* collectBatch(meters): not returned */
+};
+
+/* A continuous-profiling trigger as reportProfilingTask describes it. */
+struct cp_report_desc {
+	uint64_t id;			/* agent_cp_report_ok() / _failed() */
+	pid_t pid;
+	char *layer, *service, *instance, *process;
+	enum agent_task_target target;
+	struct {
+		int type;		/* enum agent_cp_monitor = the proto's monitor type */
+		double threshold, current;
+	} causes[8];
+	size_t nr_causes;
+	uint32_t duration_s;
+};
+
+/* One meter value of collectBatch. */
+struct meter_desc {
+	char *name, *process_name, *layer, *service, *instance;
+	double value;
+	int64_t timestamp_ms;
 };
 
 struct job {
@@ -49,6 +73,11 @@ struct job {
 	Skywalking__V3__Commands *cmds;
 	struct agent_batch **batches;		/* UPLOAD: the uplink takes them */
 	size_t nr_batches;
+	char **services, **uuids;		/* POLICIES: the last UUID of each ("" none) */
+	size_t nr_services;
+	struct cp_report_desc cp;		/* CP_REPORT */
+	struct meter_desc *meters;		/* METERS */
+	size_t nr_meters;
 };
 struct job *job_new(enum job_kind kind);
 void job_free(struct job *j);
@@ -113,5 +142,11 @@ void uplink_stats(struct uplink *u, struct uplink_stats *st);
 
 /* upload.c: send @n batches in one collectProfilingData stream. */
 int upload_batches(struct oap *c, struct agent_batch *const *b, size_t n);
+
+/* cp_calls.c: the continuous-profiling calls of a job. */
+int cp_query_policies(struct oap *c, struct job *j);
+int cp_report_task(struct oap *c, struct job *j);
+int cp_send_meters(struct oap *c, const struct job *j);
+void cp_job_free(struct job *j);
 
 #endif
