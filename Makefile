@@ -2,6 +2,7 @@
 #
 #   make            build the module for every supported kernel, libswprof, swctl, selftests
 #   make demo       set up, build, profile a sample workload in a VM, write a flame graph
+#   make demo-oap   the same through swctl agent and a fake SkyWalking OAP: OAP's flame graph
 #   make check      set up, build, run host tests and VM selftests on every kernel
 #   make bench      set up, build, run the benchmarks (ratios against perf, bpftrace...)
 #   make check-debug the VM selftests on a KASAN + lockdep + kmemleak kernel (slow)
@@ -17,7 +18,7 @@ export SWPROF_VERSION BUILD
 KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h kmod/probes/*) kmod/configure kmod/check-symbols \
 	     include/uapi/linux/swprof.h VERSION
 
-.PHONY: all kmod userspace selftests check check-debug demo bench clean module setup \
+.PHONY: all kmod userspace selftests check check-debug demo demo-oap bench clean module setup \
 	$(addprefix kmod-,$(KERNELS))
 
 all: kmod userspace selftests demo-workload stall-helper
@@ -71,6 +72,10 @@ check: setup
 demo: setup
 	@$(MAKE) --no-print-directory all
 	@tools/demo/run
+
+demo-oap: setup
+	@$(MAKE) --no-print-directory all
+	@tools/demo/oap-run
 
 # The selftests on a 6.1 kernel with KASAN, lockdep, kmemleak (built once, ~40 min; docs/testing.md).
 DEBUG_TREE := $(BUILD)/debug-kernel/linux

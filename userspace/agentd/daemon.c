@@ -693,6 +693,7 @@ static void status_text(struct agentd *a, char *buf, size_t len)
 	struct agent_sched_stats ss;
 	struct agent_cp_stats cs;
 	struct uplink_stats us;
+	struct pl_queue_stats qs;
 	struct counts c = { 0 };
 	size_t i, ids = 0, n = agent_discovery_count(a->disc);
 	FILE *f = fmemopen(buf, len, "w");
@@ -704,6 +705,7 @@ static void status_text(struct agentd *a, char *buf, size_t len)
 	agent_sched_stats(a->sched, &ss);
 	agent_sched_each(a->sched, count_task, &c);
 	uplink_stats(a->up, &us);
+	pl_queue_stats(a->pl, &qs);
 	fprintf(f, "agent: %s, up %lld s, pid %d, config %s\n", a->agent_id,
 		(long long)((now_ms() - a->started_ms) / 1000), getpid(), a->config_path);
 	if (us.up)
@@ -728,6 +730,8 @@ static void status_text(struct agentd *a, char *buf, size_t len)
 	fprintf(f, "samples: %llu taken, %llu delivered, %llu spooled, %llu dropped\n",
 		(unsigned long long)a->samples_taken, (unsigned long long)us.samples_sent,
 		(unsigned long long)us.samples_spooled, (unsigned long long)us.samples_dropped);
+	fprintf(f, "rings: %llu records, %llu bytes read\n",
+		(unsigned long long)qs.read_records, (unsigned long long)qs.read_bytes);
 	fprintf(f, "dropped: %llu spool-full, %llu spool-error, %llu corrupt, %llu exit\n",
 		(unsigned long long)us.dropped_spool_full,
 		(unsigned long long)us.dropped_spool_error, (unsigned long long)us.dropped_corrupt,

@@ -175,6 +175,8 @@ struct pl_queue_stats {
 	uint64_t full;		/* times the reader waited because it was full */
 	uint64_t sym_lag_max_ns; /* longest from a record's time to its decoding */
 	uint64_t unwound;	/* samples unwound from the raw copy */
+	uint64_t read_records;	/* records copied out of the rings, every target, ever */
+	uint64_t read_bytes;	/* ... their size as the module wrote them */
 };
 void pl_queue_stats(const struct pl *pl, struct pl_queue_stats *st);
 

@@ -113,6 +113,8 @@ static int copy_cb(void *ctx, const struct swprof_rec *rec)
 	struct pl_target_stats *st = &c->rt->reg->st;
 
 	st->records++;
+	pl->qs.read_records++;
+	pl->qs.read_bytes += rec->size;
 	/* how long records wait in the ring before the reader takes them */
 	if (rec->time_ns && rec->time_ns < c->now && c->now - rec->time_ns > st->ring_lag_max_ns)
 		st->ring_lag_max_ns = c->now - rec->time_ns;
