@@ -72,6 +72,8 @@ struct agent_config {
 		/* user stack bytes copied per sample and unwound with DWARF (0: frame
 		 * pointers only), and the per-thread ring size when they are */
 		uint64_t on_cpu_stack_bytes, off_cpu_stack_bytes;
+		/* the per-thread ring of a task without stack copies (its RSS) */
+		uint64_t ring_bytes;
 		uint64_t unwind_ring_bytes;
 	} agent;
 	unsigned int nr_errors, nr_warnings;

@@ -58,6 +58,7 @@ static const struct key {
 	{ "agent.status_socket", K_STR, CF(agent.status_socket) },
 	{ "agent.spool.dir", K_STR, CF(agent.spool_dir) },
 	{ "agent.spool.max_size", K_SIZE, CF(agent.spool_max_bytes) },
+	{ "agent.ring_size", K_SIZE, CF(agent.ring_bytes) },
 	{ "agent.unwind.on_cpu_stack", K_SIZE, CF(agent.on_cpu_stack_bytes) },
 	{ "agent.unwind.off_cpu_stack", K_SIZE, CF(agent.off_cpu_stack_bytes) },
 	{ "agent.unwind.ring_size", K_SIZE, CF(agent.unwind_ring_bytes) },
@@ -706,6 +707,9 @@ static void check_whole(struct loader *L)
 			"process_discovery.vm.finders are set but process_discovery.vm.active is false: no process will be found");
 	check_stack(L, "agent.unwind.on_cpu_stack", cfg->agent.on_cpu_stack_bytes);
 	check_stack(L, "agent.unwind.off_cpu_stack", cfg->agent.off_cpu_stack_bytes);
+	if (cfg->agent.ring_bytes < 16384 || cfg->agent.ring_bytes > (64ULL << 20))
+		problem(L, true, top, "agent.ring_size: %llu bytes; use 16KB to 64MB",
+			(unsigned long long)cfg->agent.ring_bytes);
 	if (cfg->agent.unwind_ring_bytes < 65536 || cfg->agent.unwind_ring_bytes > (64ULL << 20))
 		problem(L, true, top, "agent.unwind.ring_size: %llu bytes; use 64KB to 64MB",
 			(unsigned long long)cfg->agent.unwind_ring_bytes);
@@ -728,6 +732,7 @@ int agent_config_defaults(struct agent_config *cfg)
 	cfg->profiling.continuous.silence_duration_ns = 1200000000000ULL;
 	cfg->log_level = SW_LOG_INFO;
 	cfg->agent.spool_max_bytes = 256ULL << 20;
+	cfg->agent.ring_bytes = 64ULL << 10;
 	cfg->agent.off_cpu_stack_bytes = 8192;
 	cfg->agent.unwind_ring_bytes = 1ULL << 20;
 	if (split_list("localhost:11800", &cfg->backend.addrs, &cfg->backend.nr_addrs) ||

@@ -315,7 +315,8 @@ static int task_start(void *ctx, struct agent_sched_entry *e)
 		AGENT_AGG_OPTS(o, .task_id = t->id, .process_id = t->process_ids[i],
 			       .target = t->target, .start_ms = e->actual_start_ms,
 			       .period_ns = a->cfg.profiling.on_cpu_dump_period_ns,
-			       .kernel = a->kernel, .raw_stack = raw, .ring_size = raw ? ring : 0);
+			       .kernel = a->kernel, .raw_stack = raw,
+			       .ring_size = raw ? ring : a->cfg.agent.ring_bytes);
 		struct task_proc *tp = &r->procs[r->nr_procs];
 
 		if (!p) {
@@ -347,6 +348,9 @@ static int task_start(void *ctx, struct agent_sched_entry *e)
 		return -ESRCH;
 	}
 	e->run = r;
+	/* the first samples reach OAP a second after the start, not a whole flush interval later */
+	if (a->next_flush > now_ms() + 1000)
+		a->next_flush = now_ms() + 1000;
 	sw_info("task %s: %s profiling of %zu process%s started, for %llu s", t->id,
 		agent_target_name(t->target), r->nr_procs, r->nr_procs == 1 ? "" : "es",
 		(unsigned long long)(t->duration_ms / 1000));

@@ -48,6 +48,7 @@ static void expect_defaults(struct __test_metadata *_metadata, const struct agen
 	EXPECT_EQ(8192, c->agent.off_cpu_stack_bytes);
 	EXPECT_EQ(0, c->agent.on_cpu_stack_bytes);
 	EXPECT_EQ(1ULL << 20, c->agent.unwind_ring_bytes);
+	EXPECT_EQ(64ULL << 10, c->agent.ring_bytes);
 }
 
 TEST(every_key_missing_gives_the_defaults)
