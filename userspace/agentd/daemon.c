@@ -596,8 +596,9 @@ static void take_report(void *ctx, const struct agent_cp_report *r)
 		agent_cp_report_failed(a->cp, r->id, sw_now_ns());
 		return;
 	}
-	sw_info("continuous profiling: process %d ('%s') met its %s policy (%s %.2f >= %.2f): "
-		"reporting a task", r->pid, r->ent.process, agent_target_name(r->target),
+	/* the core said why at info level; this is the report going out */
+	sw_debug("continuous profiling: process %d ('%s') met its %s policy (%s %.2f >= %.2f): "
+		 "reporting a task", r->pid, r->ent.process, agent_target_name(r->target),
 		agent_cp_monitor_name(r->causes[0].type), r->causes[0].current,
 		r->causes[0].threshold);
 	uplink_submit(a->up, j);
