@@ -9,26 +9,8 @@
 #include <unistd.h>
 
 #include "agent_config.h"
+#include "fake_log.h"
 #include "sw_log.h"
-
-static char log_all[16384];	/* every line since log_start(), '\n' after each */
-static int log_n;
-
-static void log_all_fn(void *ctx, enum sw_log_level level, const char *msg)
-{
-	size_t l = strlen(log_all);
-
-	log_n++;
-	snprintf(log_all + l, sizeof(log_all) - l, "%s\n", msg);
-}
-
-static inline void log_start(void)
-{
-	log_all[0] = 0;
-	log_n = 0;
-	sw_log_set_level(SW_LOG_DEBUG);
-	sw_log_set_fn(log_all_fn, NULL);
-}
 
 static char cfg_path[64];
 
@@ -55,7 +37,7 @@ static inline int load_yaml(const char *yaml, struct agent_config *cfg)
 static inline int logged_at(const char *where, const char *what)
 {
 	char needle[256];
-	const char *line = log_all;
+	const char *line = log_text;
 
 	snprintf(needle, sizeof(needle), "%s:%s: ", cfg_path, where);
 	while ((line = strstr(line, needle))) {

@@ -58,7 +58,7 @@ TEST(every_key_missing_gives_the_defaults)
 	ASSERT_EQ(0, load_yaml("", &c));
 	expect_defaults(_metadata, &c);
 	EXPECT_EQ(0, c.nr_errors + c.nr_warnings);
-	EXPECT_EQ(0, log_n);
+	EXPECT_EQ(0, log_lines);
 	agent_config_free(&c);
 
 	/* sections present but empty are the same */
@@ -92,7 +92,7 @@ TEST(every_key_set)
 		"agent:\n  device: /dev/x\n  status_socket: /tmp/s\n"
 		"  spool:\n    dir: /tmp/spool\n    max_size: 1GB\n  unwind:\n    on_cpu_stack: 4KB\n    ring_size: 400KB\n",
 		&c)) {
-		TH_LOG("%s", log_all);
+		TH_LOG("%s", log_text);
 	}
 	EXPECT_EQ(0, c.nr_warnings);
 	EXPECT_EQ(SW_LOG_DEBUG, c.log_level);
@@ -138,12 +138,12 @@ static void expect_one_error(struct __test_metadata *_metadata, const char *yaml
 
 	EXPECT_EQ(-EINVAL, load_yaml(yaml, &c));
 	EXPECT_EQ(1, c.nr_errors);
-	EXPECT_EQ(1, log_n);
+	EXPECT_EQ(1, log_lines);
 	if (!logged_at(where, what)) {
-		TH_LOG("expected '%s: ... %s' in:\n%s", where, what, log_all);
+		TH_LOG("expected '%s: ... %s' in:\n%s", where, what, log_text);
 		EXPECT_TRUE(0);
 	}
-	EXPECT_TRUE(strstr(log_all, ": error: ") != NULL);
+	EXPECT_TRUE(strstr(log_text, ": error: ") != NULL);
 	agent_config_free(&c);
 }
 
@@ -201,7 +201,7 @@ TEST(every_problem_is_reported_not_only_the_first)
 	EXPECT_EQ(-EINVAL, load_yaml("core:\n  backend:\n    check_period: x\n    enable_TLS: 2\n"
 				     "profiling:\n  active: nope\n  flush_interval: 1s\n", &c));
 	EXPECT_EQ(3, c.nr_errors);
-	EXPECT_EQ(3, log_n);
+	EXPECT_EQ(3, log_lines);
 	EXPECT_TRUE(logged_at("3:19", "check_period"));
 	EXPECT_TRUE(logged_at("4:17", "enable_TLS"));
 	EXPECT_TRUE(logged_at("6:11", "profiling.active"));
@@ -246,8 +246,8 @@ TEST(bad_yaml_is_an_error_at_libyamls_position)
 
 	EXPECT_EQ(-EINVAL, load_yaml("core:\n  backend:\n    addr: a\n   check_period: 5\n", &c));
 	EXPECT_EQ(1, c.nr_errors);
-	EXPECT_TRUE(strstr(log_all, ":4:") != NULL);
-	EXPECT_TRUE(strstr(log_all, "bad YAML") != NULL);
+	EXPECT_TRUE(strstr(log_text, ":4:") != NULL);
+	EXPECT_TRUE(strstr(log_text, "bad YAML") != NULL);
 	agent_config_free(&c);
 
 	EXPECT_EQ(-EINVAL, load_yaml("- a\n- b\n", &c));
@@ -261,8 +261,8 @@ TEST(missing_file_is_one_line)
 
 	log_start();
 	EXPECT_EQ(-ENOENT, agent_config_load("/nonexistent/swctl-agent.yaml", &c));
-	EXPECT_EQ(1, log_n);
-	EXPECT_TRUE(strstr(log_all, "cannot read the configuration /nonexistent/swctl-agent.yaml") != NULL);
+	EXPECT_EQ(1, log_lines);
+	EXPECT_TRUE(strstr(log_text, "cannot read the configuration /nonexistent/swctl-agent.yaml") != NULL);
 	agent_config_free(&c);
 }
 

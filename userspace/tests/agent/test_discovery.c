@@ -168,7 +168,7 @@ FIXTURE_SETUP(procfs)
 	mk(NULL, "self/ns");
 	mk("mnt:[4026531841]", "self/ns/mnt");
 	ASSERT_EQ(0, load_yaml(finders_yaml, &self->cfg)) {
-		TH_LOG("%s", log_all);
+		TH_LOG("%s", log_text);
 	}
 	ASSERT_EQ(0, agent_discovery_new(&self->cfg, &host, &opts, &self->d));
 }
@@ -199,8 +199,8 @@ TEST_F(procfs, matches_the_first_finder_not_itself)
 	log_start();
 	sw_log_set_level(SW_LOG_INFO);
 	EXPECT_EQ(2, scan(d));
-	EXPECT_EQ(0, log_n) {
-		TH_LOG("%s", log_all);	/* nothing above debug for what does not match */
+	EXPECT_EQ(0, log_lines) {
+		TH_LOG("%s", log_text);	/* nothing above debug for what does not match */
 	}
 	/* oldest first */
 	EXPECT_STREQ("+101 any-java/java;+100 billing/java;", events);
@@ -413,8 +413,8 @@ TEST(an_unreadable_proc_root)
 	ASSERT_EQ(0, agent_discovery_new(&cfg, &host, &opts, &d));
 	log_start();
 	EXPECT_EQ(-ENOENT, agent_discovery_scan(d, NULL, NULL));
-	EXPECT_EQ(1, log_n);
-	EXPECT_TRUE(strstr(log_all, "/nonexistent/proc") != NULL);
+	EXPECT_EQ(1, log_lines);
+	EXPECT_TRUE(strstr(log_text, "/nonexistent/proc") != NULL);
 	sw_log_set_fn(NULL, NULL);
 	agent_discovery_free(d);
 	agent_config_free(&cfg);

@@ -186,7 +186,7 @@ TEST(first_matching_finder_wins)
 	struct agent_entity e;
 
 	ASSERT_EQ(0, load_yaml(finders_yaml, &c)) {
-		TH_LOG("%s", log_all);
+		TH_LOG("%s", log_text);
 	}
 	ASSERT_EQ(4, c.discovery.nr_finders);
 
@@ -227,7 +227,7 @@ TEST(first_matching_finder_wins)
 	p.cmdline = "nginx: worker";
 	log_start();
 	EXPECT_EQ(-ENODATA, agent_find_entity(&c, &p, &host, &e));
-	EXPECT_TRUE(strstr(log_all, "service_name '{{.Process.Env \"NOPE\"}}' is empty") != NULL);
+	EXPECT_TRUE(strstr(log_text, "service_name '{{.Process.Env \"NOPE\"}}' is empty") != NULL);
 	agent_config_free(&c);
 }
 

@@ -29,7 +29,7 @@ static struct agent_cp *new_cp(void)
 /* Lines logged that hold @what. */
 static int lines_with(const char *what)
 {
-	const char *l = log_all;
+	const char *l = log_text;
 	int n = 0;
 
 	while ((l = strstr(l, what))) {
@@ -148,10 +148,10 @@ TEST(http_items_are_kept_and_logged_unsupported_once_per_policy)
 
 	ASSERT_EQ(2, agent_cp_apply_policies(cp, two_services));
 	/* one line for orders' policy naming both, none for billing's */
-	EXPECT_NE(NULL, strstr(log_all, "u-2 of service orders: NETWORK HTTP_ERROR_RATE, "
+	EXPECT_NE(NULL, strstr(log_text, "u-2 of service orders: NETWORK HTTP_ERROR_RATE, "
 			       "NETWORK HTTP_AVG_RESPONSE_TIME: not supported yet"));
-	EXPECT_EQ(NULL, strstr(strstr(log_all, "not supported") + 1, "not supported"));
-	EXPECT_EQ(NULL, strstr(log_all, "billing: ON_CPU"));
+	EXPECT_EQ(NULL, strstr(strstr(log_text, "not supported") + 1, "not supported"));
+	EXPECT_EQ(NULL, strstr(log_text, "billing: ON_CPU"));
 	EXPECT_EQ(2, nr_items(cp, "orders"));
 	done(cp);
 }
@@ -220,10 +220,10 @@ TEST(malformed_json_rejects_the_whole_command_with_one_line)
 		EXPECT_EQ(-EINVAL, agent_cp_apply_policies(cp, bad[i])) {
 			TH_LOG("'%s'", bad[i]);
 		}
-		EXPECT_EQ(1, log_n) {
-			TH_LOG("'%s': %s", bad[i], log_all);
+		EXPECT_EQ(1, log_lines) {
+			TH_LOG("'%s': %s", bad[i], log_text);
 		}
-		EXPECT_NE(NULL, strstr(log_all, "policies unchanged"));
+		EXPECT_NE(NULL, strstr(log_text, "policies unchanged"));
 	}
 	EXPECT_EQ(-EINVAL, agent_cp_apply_policies(cp, NULL));
 	/* nothing applied: billing keeps its policy */
@@ -255,7 +255,7 @@ TEST(unknown_types_are_left_out_the_rest_applies)
 	EXPECT_EQ(1, with_item(cp, "ON_CPU", "DISK_IO",
 			       "{\"Threshold\": \"5\", \"Period\": 4, \"Count\": 2}"));
 	EXPECT_EQ(1, lines_with("left out"));
-	EXPECT_NE(NULL, strstr(log_all, "unknown monitor type 'DISK_IO': left out"));
+	EXPECT_NE(NULL, strstr(log_text, "unknown monitor type 'DISK_IO': left out"));
 	EXPECT_NE(NULL, item(cp, "billing", AGENT_TARGET_NETWORK, AGENT_CP_PROCESS_CPU));
 
 	/* an unknown profiling type: its items left out, the service still gets its UUID */
@@ -265,8 +265,8 @@ TEST(unknown_types_are_left_out_the_rest_applies)
 		"\"MEMORY\": {\"PROCESS_CPU\": {\"Threshold\": \"5\", \"Period\": 4, \"Count\": 2}},"
 		"\"OFF_CPU\": {\"PROCESS_CPU\": {\"Threshold\": \"5\", \"Period\": 4, \"Count\": 2}}}},"
 		" {\"UUID\": \"u-z\"}]"));
-	EXPECT_NE(NULL, strstr(log_all, "unknown profiling type 'MEMORY'"));
-	EXPECT_NE(NULL, strstr(log_all, "#1: no ServiceName: left out"));
+	EXPECT_NE(NULL, strstr(log_text, "unknown profiling type 'MEMORY'"));
+	EXPECT_NE(NULL, strstr(log_text, "#1: no ServiceName: left out"));
 	EXPECT_STREQ("u-y", agent_cp_policy_uuid(cp, "billing"));
 	EXPECT_EQ(1, nr_items(cp, "billing"));
 	EXPECT_NE(NULL, item(cp, "billing", AGENT_TARGET_OFF_CPU, AGENT_CP_PROCESS_CPU));
@@ -312,11 +312,11 @@ TEST(thresholds)
 		snprintf(body, sizeof(body), "{\"Threshold\": %s, \"Period\": 4, \"Count\": 2}",
 			 cases[i].thr);
 		EXPECT_EQ(cases[i].ok ? 2 : 1, with_item(cp, "ON_CPU", cases[i].m, body)) {
-			TH_LOG("%s %s: %s", cases[i].m, cases[i].thr, log_all);
+			TH_LOG("%s %s: %s", cases[i].m, cases[i].thr, log_text);
 		}
 		if (!cases[i].ok) {
 			EXPECT_EQ(1, lines_with("left out"));
-			EXPECT_NE(NULL, strstr(log_all, cases[i].m));
+			EXPECT_NE(NULL, strstr(log_text, cases[i].m));
 			continue;
 		}
 		it = item(cp, "billing", AGENT_TARGET_ON_CPU, monitor(cases[i].m));
@@ -332,7 +332,7 @@ TEST(thresholds)
 	EXPECT_EQ(10.0, item(cp, "billing", AGENT_TARGET_OFF_CPU, AGENT_CP_PROCESS_CPU)->threshold);
 	EXPECT_EQ(1, with_item(cp, "OFF_CPU", "PROCESS_CPU",
 			       "{\"Threshold\": \"abc\", \"Period\": 4, \"Count\": 2}"));
-	EXPECT_NE(NULL, strstr(log_all, "Threshold 'abc' is not an integer >= 0"));
+	EXPECT_NE(NULL, strstr(log_text, "Threshold 'abc' is not an integer >= 0"));
 	done(cp);
 }
 
@@ -364,18 +364,18 @@ TEST(period_and_count)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(body, sizeof(body), "{\"Threshold\": \"3\", %s}", cases[i].pc);
 		EXPECT_EQ(cases[i].ok ? 2 : 1, with_item(cp, "ON_CPU", "SYSTEM_LOAD", body)) {
-			TH_LOG("%s: %s", cases[i].pc, log_all);
+			TH_LOG("%s: %s", cases[i].pc, log_text);
 		}
 		if (cases[i].ok) {
 			EXPECT_EQ(0, lines_with("left out"));
 			continue;
 		}
 		EXPECT_EQ(1, lines_with("left out"));
-		EXPECT_NE(NULL, strstr(log_all, "SYSTEM_LOAD")) {
-			TH_LOG("%s: %s", cases[i].pc, log_all);
+		EXPECT_NE(NULL, strstr(log_text, "SYSTEM_LOAD")) {
+			TH_LOG("%s: %s", cases[i].pc, log_text);
 		}
-		EXPECT_NE(NULL, strstr(log_all, cases[i].why)) {
-			TH_LOG("%s: %s", cases[i].pc, log_all);
+		EXPECT_NE(NULL, strstr(log_text, cases[i].why)) {
+			TH_LOG("%s: %s", cases[i].pc, log_text);
 		}
 	}
 	done(cp);

@@ -639,20 +639,20 @@ TEST(save_file_problems)
 	ASSERT_EQ(0, agent_sched_new(&s));
 	log_start();
 	EXPECT_EQ(0, agent_sched_load(s, path));	/* no file: nothing to resume */
-	EXPECT_EQ(0, log_n);
+	EXPECT_EQ(0, log_lines);
 	f = fopen(path, "w");
 	ASSERT_NE(NULL, f);
 	fprintf(f, "nospace\nid 12a\nid2 -5\n\n 5\nid3 0\nbig 9223372036854775807\n"
 		"sp ace %lld\nok %lld", T0, T0);
 	fclose(f);
 	ASSERT_EQ(0, agent_sched_load(s, path));
-	EXPECT_EQ(7, log_n) {
-		TH_LOG("%s", log_all);
+	EXPECT_EQ(7, log_lines) {
+		TH_LOG("%s", log_text);
 	}
 	snprintf(want, sizeof(want), "%s:1: not '<task id> <start ms>': skipped\n", path);
-	EXPECT_TRUE(strstr(log_all, want) != NULL);
+	EXPECT_TRUE(strstr(log_text, want) != NULL);
 	snprintf(want, sizeof(want), "%s:6: ", path);
-	EXPECT_TRUE(strstr(log_all, want) != NULL);
+	EXPECT_TRUE(strstr(log_text, want) != NULL);
 	/* the good lines count, the last one without its newline too */
 	EXPECT_EQ(AGENT_OFFER_NEW, offer(s, "sp ace", T0, 10, T0 + 5000));
 	EXPECT_EQ(AGENT_OFFER_NEW, offer(s, "ok", T0 - HOUR, 10, T0 + 5000));
@@ -665,8 +665,8 @@ TEST(save_file_problems)
 	log_start();
 	snprintf(want, sizeof(want), "%s/no/such/dir", dir);
 	EXPECT_EQ(-ENOENT, agent_sched_save(s, want));
-	EXPECT_EQ(1, log_n);
-	EXPECT_TRUE(strstr(log_all, want) != NULL);
+	EXPECT_EQ(1, log_lines);
+	EXPECT_TRUE(strstr(log_text, want) != NULL);
 	sw_log_set_fn(NULL, NULL);
 	agent_sched_free(s);
 	rmdir_all();

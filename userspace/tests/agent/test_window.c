@@ -248,7 +248,7 @@ TEST(exit_mid_window)
 	EXPECT_EQ(0, take_at(cp, 102));
 	agent_cp_stats(cp, &st);
 	EXPECT_EQ(1, st.reports_dropped);
-	EXPECT_NE(NULL, strstr(log_all, "not reported: the process exited"));
+	EXPECT_NE(NULL, strstr(log_text, "not reported: the process exited"));
 	done(cp);
 
 	/* exit with the report in flight: OAP's answer finds no process */
@@ -387,7 +387,7 @@ TEST(http_items_never_trigger)
 		"\"HTTP_ERROR_RATE\": {\"Threshold\": \"10\", \"Period\": 2, \"Count\": 1},"
 		"\"HTTP_AVG_RESPONSE_TIME\": {\"Threshold\": \"5\", \"Period\": 2, \"Count\": 1}}}}]");
 
-	EXPECT_NE(NULL, strstr(log_all, "NETWORK HTTP_ERROR_RATE, NETWORK HTTP_AVG_RESPONSE_TIME: not supported yet"));
+	EXPECT_NE(NULL, strstr(log_text, "NETWORK HTTP_ERROR_RATE, NETWORK HTTP_AVG_RESPONSE_TIME: not supported yet"));
 	FEED(cp, AGENT_CP_HTTP_ERROR_RATE, 100, 90, 90);
 	EXPECT_EQ(0, check_at(cp, 101));
 	EXPECT_EQ(0, take_at(cp, 101));
@@ -442,7 +442,7 @@ TEST(a_report_failing_past_its_window_is_dropped)
 	ASSERT_EQ(1, take_at(cp, 110));
 	EXPECT_EQ(id, reports[0].id);
 	EXPECT_EQ(-ETIMEDOUT, agent_cp_report_failed(cp, id, 115 * SEC + SEC * 2 / 3));
-	EXPECT_NE(NULL, strstr(log_all, "its window passed"));
+	EXPECT_NE(NULL, strstr(log_text, "its window passed"));
 	agent_cp_stats(cp, &st);
 	EXPECT_EQ(1, st.reports_dropped);
 	EXPECT_EQ(0, st.tasks);

@@ -11,43 +11,8 @@
 #include <time.h>
 
 #include "agent_batch.h"
+#include "fake_log.h"
 #include "sw_log.h"
-
-/* ---- what a person is told -------------------------------------------- */
-
-static char log_text[65536];	/* every line since log_start(), '\n' after each */
-static int log_nr;
-
-static void log_fn(void *ctx, enum sw_log_level level, const char *msg)
-{
-	size_t l = strlen(log_text);
-
-	log_nr++;
-	snprintf(log_text + l, sizeof(log_text) - l, "%s\n", msg);
-}
-
-static inline void log_start(void)
-{
-	log_text[0] = 0;
-	log_nr = 0;
-	sw_log_set_level(SW_LOG_DEBUG);
-	sw_log_set_fn(log_fn, NULL);
-}
-
-/* Lines logged that contain @needle. */
-static inline int log_count(const char *needle)
-{
-	const char *p = log_text;
-	int n = 0;
-
-	while ((p = strstr(p, needle))) {
-		n++;
-		p = strchr(p, '\n');
-		if (!p)
-			break;
-	}
-	return n;
-}
 
 /* ---- time --------------------------------------------------------------- */
 

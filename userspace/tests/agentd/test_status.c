@@ -79,7 +79,7 @@ TEST_F(status, serves_the_latest_text)
 	status_srv_set(self->s, "second\n");
 	ASSERT_EQ(0, ask(self, self->path));
 	EXPECT_STREQ("second\n", self->out);
-	EXPECT_EQ(0, log_nr);
+	EXPECT_EQ(0, log_lines);
 
 	/* more than one read's worth arrives whole */
 	big = malloc(100001);
@@ -127,7 +127,7 @@ TEST_F(status, no_agent_one_line_naming_the_path)
 {
 	EXPECT_EQ(1, ask(self, self->path));
 	EXPECT_EQ(0, self->len);
-	EXPECT_EQ(1, log_nr);
+	EXPECT_EQ(1, log_lines);
 	EXPECT_EQ(1, log_count(self->path)) TH_LOG("%s", log_text);
 	EXPECT_EQ(1, log_count("is swctl agent running?"));
 }
@@ -140,12 +140,12 @@ TEST_F(status, path_too_long)
 	path[0] = '/';
 	path[sizeof(path) - 1] = 0;
 	EXPECT_EQ(1, ask(self, path));
-	EXPECT_EQ(1, log_nr);
+	EXPECT_EQ(1, log_lines);
 	EXPECT_EQ(1, log_count("too long"));
 	log_start();
 	EXPECT_EQ(-ENAMETOOLONG, status_srv_new(path, &self->s));
 	EXPECT_EQ(NULL, self->s);
-	EXPECT_EQ(1, log_nr);
+	EXPECT_EQ(1, log_lines);
 	EXPECT_EQ(1, log_count(path));
 }
 
@@ -154,7 +154,7 @@ TEST_F(status, cannot_bind)
 {
 	EXPECT_GT(0, status_srv_new("/dev/null/agent.sock", &self->s));
 	EXPECT_EQ(NULL, self->s);
-	EXPECT_EQ(1, log_nr);
+	EXPECT_EQ(1, log_lines);
 	EXPECT_EQ(1, log_count("agent.status_socket /dev/null/agent.sock: "));
 }
 
