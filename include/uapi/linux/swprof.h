@@ -24,7 +24,7 @@
 #define SWPROF_DEVICE		"/dev/swprof"
 
 #define SWPROF_API_MAJOR	1
-#define SWPROF_API_MINOR	1
+#define SWPROF_API_MINOR	2
 
 /* Ring format version, in struct swprof_ring_header.version. */
 #define SWPROF_RING_VERSION	2	/* 2: swprof_sample.trace_task/trace_seq (API 1.1) */
@@ -40,11 +40,14 @@
 #define SWPROF_FEAT_PROCESS	(1ULL << 7)	/* SWPROF_TARGET_PROCESS, group fds (1.1) */
 #define SWPROF_FEAT_TRACE	(1ULL << 8)	/* trace sessions and trace_begin/end (1.1) */
 #define SWPROF_FEAT_EVENTS	(1ULL << 9)	/* generic netlink family "swprof" (1.1) */
+#define SWPROF_FEAT_UNWIND_TABLES (1ULL << 10)	/* user stacks by unwind tables (1.2) */
 
 /* Limits, also reported by SWPROF_IOC_VERSION (module parameters may lower them). */
 #define SWPROF_MAX_DEPTH	512		/* kernel or user frames */
 #define SWPROF_MAX_RAW_STACK	65536		/* bytes of raw user stack */
 #define SWPROF_MIN_PERIOD_NS	100000ULL	/* 10 kHz */
+#define SWPROF_MAX_UNWIND_ROWS	(1U << 22)	/* rows per unwind table (1.2) */
+#define SWPROF_MAX_UNWIND_MAPS	1024		/* mappings per process (1.2) */
 
 /* -------------------------------------------------------------------- */
 /* ioctls on the /dev/swprof fd                                          */
@@ -158,6 +161,81 @@ struct swprof_global_stats {
 #define SWPROF_IOC_TRACE_BEGIN	_IOWR(SWPROF_IOC_MAGIC, 0x05, struct swprof_trace_begin)
 /* The calling thread's traced request ended.  ENOENT: it was not admitted. */
 #define SWPROF_IOC_TRACE_END	_IO(SWPROF_IOC_MAGIC, 0x06)
+/*
+ * Unwind tables (API 1.2, see below).  TABLE_ADD: a table owned by this
+ * open file, returned by id (ENOSPC: mem_limit_mb; E2BIG: more than
+ * SWPROF_MAX_UNWIND_ROWS rows).  TABLE_FREE: the id is gone at once, the
+ * table once no process's mappings use it (ENOENT: no such id).  MAPS: set
+ * or replace (nr_maps 0: remove) the mappings of a process whose memory the
+ * caller may read (EPERM otherwise; ESRCH: no such process).
+ */
+#define SWPROF_IOC_UNWIND_TABLE_ADD  _IOWR(SWPROF_IOC_MAGIC, 0x07, struct swprof_unwind_table)
+#define SWPROF_IOC_UNWIND_TABLE_FREE _IOW(SWPROF_IOC_MAGIC, 0x08, struct swprof_unwind_ref)
+#define SWPROF_IOC_UNWIND_MAPS	     _IOW(SWPROF_IOC_MAGIC, 0x09, struct swprof_unwind_maps)
+
+/* -------------------------------------------------------------------- */
+/* Unwind tables (API 1.2)                                               */
+
+/*
+ * A user walk of a target with SWPROF_TARGET_USTACK, in a process whose
+ * mappings were given unwind tables, takes each frame by the table row that
+ * covers its address (rows compiled from .eh_frame by userspace), and by
+ * frame pointers where no table or row applies (SWPROF_CFA_NONE).  The
+ * return address is always at CFA - 8 (the x86-64 call); rows where it is
+ * not are compiled as SWPROF_CFA_NONE.  Nothing else changes in the
+ * records: the frames are return addresses as before.
+ */
+enum swprof_cfa_kind {
+	SWPROF_CFA_NONE	= 0,	/* no rule: this frame by frame pointer */
+	SWPROF_CFA_SP	= 1,	/* CFA = rsp + cfa_off */
+	SWPROF_CFA_BP	= 2,	/* CFA = rbp + cfa_off */
+	SWPROF_CFA_PLT	= 3,	/* PLT entry: CFA = rsp + 8, + 8 when (rip & 15) >= 11 */
+	SWPROF_CFA_END	= 4,	/* outermost frame (return address undefined): stack complete */
+};
+
+enum swprof_bp_rule {
+	SWPROF_BP_SAME	= 0,	/* the caller's rbp is this frame's rbp */
+	SWPROF_BP_CFA	= 1,	/* the caller's rbp is saved at CFA + bp_off */
+};
+
+/* A row covers [pc, next row's pc); the last row must be SWPROF_CFA_NONE or END. */
+struct swprof_unwind_row {
+	__u32 pc;		/* in the table's address space (ELF virtual addresses) */
+	__s32 cfa_off;
+	__u8 cfa;		/* enum swprof_cfa_kind */
+	__u8 bp;		/* enum swprof_bp_rule */
+	__s16 bp_off;		/* SWPROF_BP_CFA: multiple of 8; else 0 */
+};
+
+struct swprof_unwind_table {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u32 id;		/* out: >= 1, valid on this open file */
+	__u32 nr_rows;		/* 1 .. SWPROF_MAX_UNWIND_ROWS */
+	__u64 rows;		/* struct swprof_unwind_row[nr_rows], pc strictly increasing */
+};
+
+struct swprof_unwind_ref {
+	__u32 size;
+	__u32 id;
+};
+
+/* Addresses in [start, end) use table @table at address - bias. */
+struct swprof_unwind_mapping {
+	__u64 start;
+	__u64 end;
+	__u64 bias;
+	__u32 table;		/* an id of this open file */
+	__u32 __pad;		/* must be 0 */
+};
+
+struct swprof_unwind_maps {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u32 pid;		/* a process, in the caller's pid namespace; 0 = caller */
+	__u32 nr_maps;		/* 0 = remove; <= SWPROF_MAX_UNWIND_MAPS */
+	__u64 maps;		/* struct swprof_unwind_mapping[nr_maps], sorted, not overlapping */
+};
 
 /* -------------------------------------------------------------------- */
 /* Trace sessions (API 1.1): the controller's side of trace profiling    */
@@ -263,6 +341,8 @@ struct swprof_target_stats {
 	__u64 timer_misses;	/* timer fired while the target was elsewhere */
 	__u64 ring_size;
 	__u64 unread;		/* bytes produced and not yet consumed */
+	/* API 1.2; older callers' struct ends here (88 bytes) */
+	__u64 uincomplete;	/* user stacks flagged SWPROF_SAMPLE_UINCOMPLETE */
 };
 
 /* struct swprof_target_stats.flags and struct swprof_ring_header.state */
@@ -311,7 +391,8 @@ struct swprof_ring_header {
 	__u64 utrunc;
 	__u64 timer_misses;
 	__u64 lost_pending;	/* dropped, not yet reported by a LOST record */
-	__u64 __reserved[16];
+	__u64 uincomplete;	/* samples with SWPROF_SAMPLE_UINCOMPLETE (1.2) */
+	__u64 __reserved[15];
 	/* producer position in bytes, written with release semantics */
 	__u64 producer_pos __attribute__((aligned(64)));
 };
@@ -363,6 +444,14 @@ struct swprof_rec {
 #define SWPROF_SAMPLE_RAW_FAULT	(1U << 4)	/* raw copy shorter than asked: fault */
 #define SWPROF_SAMPLE_UBADFP	(1U << 5)	/* user walk stopped: frame pointer went backwards */
 #define SWPROF_SAMPLE_SNAPSHOT	(1U << 6)	/* WALL: stack taken at the last switch-out */
+#define SWPROF_SAMPLE_UTABLE	(1U << 7)	/* user walk used unwind tables (1.2) */
+/*
+ * The user walk stopped before the outermost frame: a frame with neither a
+ * table row nor a frame pointer that moves up the stack, a fault, or the
+ * depth limit (1.2; counted in uincomplete).  A walk that ends at an END row,
+ * a zero return address or a zero frame pointer is complete.
+ */
+#define SWPROF_SAMPLE_UINCOMPLETE (1U << 8)
 
 /*
  * x86-64 user registers in DWARF register order, saved with a raw stack:
