@@ -23,28 +23,38 @@
 #include "stats.h"
 #include "target.h"
 #include "uapi.h"
+#include "utab.h"
 
 #define SWPROF_FEATURES (SWPROF_FEAT_MODE_CPU | SWPROF_FEAT_KSTACK | SWPROF_FEAT_USTACK_FP | \
 			 SWPROF_FEAT_RAW_STACK | SWPROF_FEAT_COST_STATS | SWPROF_FEAT_MODE_OFFCPU | \
 			 SWPROF_FEAT_MODE_WALL | SWPROF_FEAT_PROCESS | SWPROF_FEAT_TRACE | \
-			 SWPROF_FEAT_EVENTS)
+			 SWPROF_FEAT_EVENTS | SWPROF_FEAT_UNWIND_TABLES)
 
-/* Per open of /dev/swprof: the opener's rights, fixed at open. */
+/* Per open of /dev/swprof: the opener's rights, fixed at open, and its unwind tables. */
+struct swprof_opener {
+	struct swprof_caps caps;
+	struct swprof_utab_owner utab;
+};
+
 static int swprof_open(struct inode *inode, struct file *file)
 {
-	struct swprof_caps *caps = kzalloc(sizeof(*caps), GFP_KERNEL);
+	struct swprof_opener *op = kzalloc(sizeof(*op), GFP_KERNEL);
 
-	if (!caps)
+	if (!op)
 		return -ENOMEM;
-	caps->kstack = perfmon_capable();
-	caps->ptrace = capable(CAP_SYS_PTRACE);
-	file->private_data = caps;
+	op->caps.kstack = perfmon_capable();
+	op->caps.ptrace = capable(CAP_SYS_PTRACE);
+	swprof_utab_owner_init(&op->utab);
+	file->private_data = op;
 	return 0;
 }
 
 static int swprof_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	struct swprof_opener *op = file->private_data;
+
+	swprof_utab_owner_release(&op->utab);
+	kfree(op);
 	return 0;
 }
 
@@ -61,7 +71,7 @@ static long ioctl_version(const struct swprof_caps *caps, void __user *uarg)
 		.min_period_ns = SWPROF_MIN_PERIOD_NS,
 		.max_ring_size = swprof_max_ring_size,
 		.mem_limit = (u64)swprof_mem_limit_mb << 20,
-		.mem_used = atomic64_read(&swprof_mem_used),
+		.mem_used = swprof_mem_used(),
 		.nr_targets = atomic_read(&swprof_nr_targets),
 		.caps = (caps->kstack ? SWPROF_CAP_KSTACK : 0) |
 			(caps->ptrace ? SWPROF_CAP_PTRACE : 0),
@@ -101,7 +111,7 @@ static long ioctl_global_stats(void __user *uarg)
 	if (!gs)
 		return -ENOMEM;
 	gs->nr_targets = atomic_read(&swprof_nr_targets);
-	gs->mem_used = atomic64_read(&swprof_mem_used);
+	gs->mem_used = swprof_mem_used();
 	swprof_stats_fill(gs);
 	err = swprof_copy_out(uarg, gs, sizeof(*gs));
 	kfree(gs);
@@ -116,9 +126,28 @@ static long ioctl_reset_stats(const struct swprof_caps *caps)
 	return 0;
 }
 
+/* The mappings of a process the caller may sample: SWPROF_IOC_UNWIND_MAPS. */
+static long ioctl_unwind_maps(struct swprof_opener *op, void __user *uarg)
+{
+	struct swprof_unwind_maps a;
+	struct mm_struct *mm;
+	int err;
+
+	err = swprof_copy_in(&a, sizeof(a), sizeof(a), uarg);
+	if (!err)
+		err = swprof_umaps_check(&a);
+	if (err)
+		return err;
+	mm = swprof_process_mm(&op->caps, a.pid, &err);
+	if (!mm)
+		return err;
+	return swprof_umaps_set(&op->utab, &a, mm);
+}
+
 static long swprof_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
-	const struct swprof_caps *caps = file->private_data;
+	struct swprof_opener *op = file->private_data;
+	const struct swprof_caps *caps = &op->caps;
 	void __user *uarg = (void __user *)arg;
 
 	switch (swprof_ioc_key(cmd)) {
@@ -136,6 +165,12 @@ static long swprof_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return swprof_trace_begin(uarg);
 	case SWPROF_IOC_KEY(SWPROF_IOC_TRACE_END):
 		return swprof_trace_end();
+	case SWPROF_IOC_KEY(SWPROF_IOC_UNWIND_TABLE_ADD):
+		return swprof_utab_add(&op->utab, uarg);
+	case SWPROF_IOC_KEY(SWPROF_IOC_UNWIND_TABLE_FREE):
+		return swprof_utab_free(&op->utab, uarg);
+	case SWPROF_IOC_KEY(SWPROF_IOC_UNWIND_MAPS):
+		return ioctl_unwind_maps(op, uarg);
 	default:
 		return -ENOTTY;
 	}

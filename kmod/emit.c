@@ -59,6 +59,8 @@ static void count_flags(struct swprof_ring *r, u32 flags)
 		WRITE_ONCE(r->hdr->ktrunc, r->hdr->ktrunc + 1);
 	if (flags & SWPROF_SAMPLE_UTRUNC)
 		WRITE_ONCE(r->hdr->utrunc, r->hdr->utrunc + 1);
+	if (flags & SWPROF_SAMPLE_UINCOMPLETE)
+		WRITE_ONCE(r->hdr->uincomplete, r->hdr->uincomplete + 1);
 }
 
 static u32 sample_size(u16 nk, u16 nu, u32 raw)

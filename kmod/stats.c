@@ -3,11 +3,35 @@
  * Module-wide counters and the per-sample cost histogram, per CPU so the
  * sampling path never shares a cache line with another CPU.
  */
+#include <linux/atomic.h>
 #include <linux/bitops.h>
+#include <linux/errno.h>
 #include <linux/percpu.h>
 #include <linux/string.h>
 
+#include "params.h"
 #include "stats.h"
+
+static atomic64_t mem_used = ATOMIC64_INIT(0);
+
+int swprof_mem_charge(u64 bytes)
+{
+	if (atomic64_add_return(bytes, &mem_used) > (u64)swprof_mem_limit_mb << 20) {
+		atomic64_sub(bytes, &mem_used);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+void swprof_mem_uncharge(u64 bytes)
+{
+	atomic64_sub(bytes, &mem_used);
+}
+
+u64 swprof_mem_used(void)
+{
+	return atomic64_read(&mem_used);
+}
 
 struct swprof_cpu_stats {
 	u64 samples;

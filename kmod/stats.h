@@ -13,4 +13,9 @@ void swprof_stats_fill(struct swprof_global_stats *gs);
 void swprof_stats_reset(void);
 unsigned int swprof_cost_bucket(u64 ns);
 
+/* Memory charged to the module-wide limit (mem_limit_mb): rings, snapshots, unwind tables. */
+int swprof_mem_charge(u64 bytes);	/* 0 or -ENOSPC (nothing charged) */
+void swprof_mem_uncharge(u64 bytes);
+u64 swprof_mem_used(void);
+
 #endif

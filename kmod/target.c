@@ -30,6 +30,7 @@
 
 #include "kcompat.h"
 #include "params.h"
+#include "stats.h"
 #include "target.h"
 #include "uapi.h"
 
@@ -40,7 +41,6 @@ static DEFINE_RAW_SPINLOCK(swprof_hash_lock);
 static struct kmem_cache *swprof_target_cache;
 static struct workqueue_struct *swprof_wq;
 atomic_t swprof_nr_targets = ATOMIC_INIT(0);
-atomic64_t swprof_mem_used = ATOMIC64_INIT(0);
 
 static struct hlist_head *hash_head(struct task_struct *task)
 {
@@ -105,7 +105,7 @@ static void target_free(struct swprof_target *t)
 	if (t->pid_ns)
 		put_pid_ns(t->pid_ns);
 	if (t->mem)
-		atomic64_sub(t->mem, &swprof_mem_used);
+		swprof_mem_uncharge(t->mem);
 	atomic_dec(&swprof_nr_targets);
 	kmem_cache_free(swprof_target_cache, t);
 }
@@ -249,6 +249,7 @@ static long target_stats(struct swprof_target *t, void __user *uarg)
 	st.faults = READ_ONCE(h->faults);
 	st.ktrunc = READ_ONCE(h->ktrunc);
 	st.utrunc = READ_ONCE(h->utrunc);
+	st.uincomplete = READ_ONCE(h->uincomplete);
 	st.timer_misses = READ_ONCE(h->timer_misses);
 	st.ring_size = t->ring.size;
 	st.unread = swprof_ring_unread(&t->ring);
@@ -332,6 +333,48 @@ bool swprof_may_sample(bool ptrace_cap, kuid_t euid, kgid_t egid, struct task_st
 	same = swprof_task_dumpable_by_owner(task);
 	task_unlock(task);
 	return same;
+}
+
+/*
+ * The address space of process @pid (caller's namespace; 0: the caller),
+ * pinned with mmgrab() (the struct, not the mappings), if the caller may
+ * sample it.  NULL with *err: ESRCH (no such process, or no user memory),
+ * EPERM.
+ */
+struct mm_struct *swprof_process_mm(const struct swprof_caps *caps, u32 pid, int *err)
+{
+	struct task_struct *task;
+	struct mm_struct *mm;
+
+	if (pid > PID_MAX_LIMIT) {
+		*err = -ESRCH;
+		return NULL;
+	}
+	rcu_read_lock();
+	task = pid ? pid_task(find_vpid(pid), PIDTYPE_TGID) : current->group_leader;
+	if (task)
+		get_task_struct(task);
+	rcu_read_unlock();
+	if (!task) {
+		*err = -ESRCH;
+		return NULL;
+	}
+	if (!swprof_may_sample(caps->ptrace, current_euid(), current_egid(), task)) {
+		put_task_struct(task);
+		*err = -EPERM;
+		return NULL;
+	}
+	task_lock(task);
+	mm = task->mm;
+	if (mm && !(task->flags & PF_KTHREAD))
+		mmgrab(mm);
+	else
+		mm = NULL;
+	task_unlock(task);
+	put_task_struct(task);
+	if (!mm)
+		*err = -ESRCH;
+	return mm;
 }
 
 /*
@@ -429,10 +472,9 @@ struct swprof_target *swprof_target_new(const struct swprof_target_params *p,
 		*err = -ENOSPC;
 		goto count;
 	}
-	if (atomic64_add_return(mem, &swprof_mem_used) > (u64)swprof_mem_limit_mb << 20) {
-		*err = -ENOSPC;
-		goto mem;
-	}
+	*err = swprof_mem_charge(mem);
+	if (*err)
+		goto count;
 	t = kmem_cache_zalloc(swprof_target_cache, GFP_KERNEL);
 	if (!t) {
 		*err = -ENOMEM;
@@ -483,7 +525,7 @@ struct swprof_target *swprof_target_new(const struct swprof_target_params *p,
 	return t;
 
 mem:
-	atomic64_sub(mem, &swprof_mem_used);
+	swprof_mem_uncharge(mem);
 count:
 	atomic_dec(&swprof_nr_targets);
 	return NULL;

@@ -126,11 +126,11 @@ struct swprof_target {
 };
 
 extern atomic_t swprof_nr_targets;
-extern atomic64_t swprof_mem_used;
 
 int swprof_target_params_from_attr(const struct swprof_caps *caps, struct swprof_target_attr *a,
 				   struct swprof_target_params *p);
 bool swprof_may_sample(bool ptrace_cap, kuid_t euid, kgid_t egid, struct task_struct *task);
+struct mm_struct *swprof_process_mm(const struct swprof_caps *caps, u32 pid, int *err);
 bool swprof_target_exec_denied(struct swprof_target *t, struct task_struct *p);
 struct swprof_target *swprof_target_new(const struct swprof_target_params *p,
 					struct task_struct *task, int *err);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Stack capture, always in the target's own context: kernel frames with the
- * kernel's unwinder (ORC on Debian), user frames by frame pointers with
- * nofault copies, and optionally a raw copy of the top of the user stack
- * with the user registers for userspace to unwind with .eh_frame.
+ * kernel's unwinder (ORC on Debian); user frames by the unwind tables
+ * userspace gave for the process (utab.c) where it gave them, by frame
+ * pointers elsewhere, with nofault reads; and optionally a raw copy of the
+ * top of the user stack with the user registers for userspace to unwind
+ * with .eh_frame.
  *
  * Nothing here sleeps, allocates or takes mmap_lock: it runs in hardirq
  * and scheduler context.  Writing records is emit.c's business.
@@ -19,6 +21,7 @@
 #include <asm/unwind.h>
 
 #include "unwind.h"
+#include "utab.h"
 
 /* From the interrupted registers; NULL: from the caller's frame (scheduler hooks). */
 static unsigned int kstack_capture(struct pt_regs *regs, u64 *ips, unsigned int max,
@@ -101,13 +104,13 @@ static unsigned int ustack_capture(struct pt_regs *uregs, u64 *ips, unsigned int
 		if (!ret)
 			break;
 		if (n == max) {
-			*flags |= SWPROF_SAMPLE_UTRUNC;
+			*flags |= SWPROF_SAMPLE_UTRUNC | SWPROF_SAMPLE_UINCOMPLETE;
 			break;
 		}
 		ips[n++] = ret;
 		if (next_fp <= fp) {
 			if (next_fp)
-				*flags |= SWPROF_SAMPLE_UBADFP;
+				*flags |= SWPROF_SAMPLE_UBADFP | SWPROF_SAMPLE_UINCOMPLETE;
 			break;
 		}
 		fp = next_fp;
@@ -119,7 +122,88 @@ fault_end:
 	user_access_end();
 fault:
 	pagefault_enable();
+	*flags |= SWPROF_SAMPLE_UFAULT | SWPROF_SAMPLE_UINCOMPLETE;
+	return n;
+}
+
+/* One user word at @addr, or goto @fault; inside pagefault_disable(). */
+#define ureg_read(val, addr, fault)						\
+	do {									\
+		const unsigned long __user *__p = (const unsigned long __user *)(addr); \
+		if (!user_access_begin(__p, sizeof(unsigned long)))		\
+			goto fault;						\
+		unsafe_get_user(val, __p, fault##_end);				\
+		user_access_end();						\
+	} while (0)
+
+/*
+ * Table walk: each frame by the row that covers its address (a return
+ * address is looked up one byte back, inside the call), by frame pointer
+ * where there is none.  The return address is at CFA - 8.  Every step must
+ * move up the stack.  The walk is complete when it ends at an END row (the
+ * outermost frame), a zero return address or a zero frame pointer; else the
+ * sample is flagged UINCOMPLETE.
+ */
+static unsigned int ustack_capture_tab(const struct swprof_umaps *m, struct pt_regs *uregs,
+				       u64 *ips, unsigned int max, u32 *flags)
+{
+	unsigned long ip = uregs->ip, sp = uregs->sp, bp = uregs->bp, cfa, ra, nsp;
+	const struct swprof_unwind_row *row;
+	unsigned int n = 0;
+	bool first = true;
+
+	*flags |= SWPROF_SAMPLE_UTABLE;
+	ips[n++] = ip;
+	pagefault_disable();
+	for (;;) {
+		row = swprof_umaps_row(m, first ? ip : ip - 1);
+		if (row && row->cfa == SWPROF_CFA_END)
+			goto complete;
+		if (row && row->cfa != SWPROF_CFA_NONE) {
+			if (row->cfa == SWPROF_CFA_SP)
+				cfa = sp + row->cfa_off;
+			else if (row->cfa == SWPROF_CFA_BP)
+				cfa = bp + row->cfa_off;
+			else
+				cfa = sp + 8 + ((ip & 15) >= 11 ? 8 : 0);
+			if (cfa & 7)
+				goto incomplete;
+			ureg_read(ra, cfa - 8, fault);
+			if (row->bp == SWPROF_BP_CFA)
+				ureg_read(bp, cfa + row->bp_off, fault);
+			nsp = cfa;
+		} else {
+			if (!bp)
+				goto complete;
+			if ((bp & 7) || bp < sp)
+				goto incomplete;
+			ureg_read(ra, bp + 8, fault);
+			nsp = bp + 16;
+			ureg_read(bp, bp, fault);
+		}
+		if (!ra)
+			goto complete;
+		if (nsp <= sp) {
+			*flags |= SWPROF_SAMPLE_UBADFP;
+			goto incomplete;
+		}
+		if (n == max) {
+			*flags |= SWPROF_SAMPLE_UTRUNC;
+			goto incomplete;
+		}
+		ips[n++] = ra;
+		ip = ra;
+		sp = nsp;
+		first = false;
+	}
+fault_end:
+	user_access_end();
+fault:
 	*flags |= SWPROF_SAMPLE_UFAULT;
+incomplete:
+	*flags |= SWPROF_SAMPLE_UINCOMPLETE;
+complete:
+	pagefault_enable();
 	return n;
 }
 
@@ -168,8 +252,17 @@ u32 swprof_capture(const struct swprof_stack_cfg *c, struct pt_regs *regs, bool 
 		if (!user_64bit_mode(uregs))
 			uregs = NULL;
 	}
-	if (uregs && (c->flags & SWPROF_TARGET_USTACK))
-		nu = ustack_capture(uregs, ips + nk, c->udepth, &flags);
+	if (uregs && (c->flags & SWPROF_TARGET_USTACK)) {
+		const struct swprof_umaps *m;
+
+		rcu_read_lock();
+		m = swprof_umaps_find(current->mm);
+		if (m)
+			nu = ustack_capture_tab(m, uregs, ips + nk, c->udepth, &flags);
+		rcu_read_unlock();
+		if (!m)
+			nu = ustack_capture(uregs, ips + nk, c->udepth, &flags);
+	}
 	if (uregs && c->raw_size) {
 		u64 *regs_out = ips + nk + nu;
 
