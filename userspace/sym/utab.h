@@ -104,8 +104,12 @@ void utab_mapper_free(struct utab_mapper *m);
 int utab_mapper_push(struct utab_mapper *m, pid_t pid, bool force);
 /* Forget @pid; with @remove, also remove its mappings (maps_set nr 0). */
 void utab_mapper_forget(struct utab_mapper *m, pid_t pid, bool remove);
-/* Push every known process again (utab_mapper_push(pid, false) each). */
-void utab_mapper_check_all(struct utab_mapper *m);
+/*
+ * Check every known process: forget (and remove the mappings of) those
+ * @keep (may be NULL) says no longer want tables, utab_mapper_push(pid,
+ * false) the others.
+ */
+void utab_mapper_check_all(struct utab_mapper *m, bool (*keep)(void *ctx, pid_t pid), void *ctx);
 bool utab_mapper_knows(const struct utab_mapper *m, pid_t pid);
 void utab_mapper_stats(const struct utab_mapper *m, struct utab_stats *st);
 

@@ -587,14 +587,17 @@ out:
 	return err;
 }
 
-void utab_mapper_check_all(struct utab_mapper *m)
+void utab_mapper_check_all(struct utab_mapper *m, bool (*keep)(void *ctx, pid_t pid), void *ctx)
 {
 	struct uproc *p = m->procs;
 
 	while (p) {
-		struct uproc *next = p->next;	/* push may forget p */
+		struct uproc *next = p->next;	/* push and forget free p only */
 
-		utab_mapper_push(m, p->pid, false);
+		if (keep && !keep(ctx, p->pid))
+			utab_mapper_forget(m, p->pid, true);
+		else
+			utab_mapper_push(m, p->pid, false);
 		p = next;
 	}
 }
