@@ -411,6 +411,37 @@ SWPROF_API unsigned int swprof_cost_bucket(__u64 ns);
 SWPROF_API __u64 swprof_cost_percentile(const struct swprof_global_stats *st, double p);
 
 /* ------------------------------------------------------------------ */
+/* Unwind tables (API 1.2): complete user stacks without frame pointers */
+
+/*
+ * With SWPROF_FEAT_UNWIND_TABLES, user stacks of a process whose mappings
+ * were given unwind tables are walked by those tables (rows compiled from
+ * each file's .eh_frame, struct swprof_unwind_row), by frame pointers where
+ * no row applies.  A table belongs to this open device and is uploaded
+ * once per file; each process says which of its executable mappings use
+ * which table at which bias (table pc = address - bias).
+ */
+
+/*
+ * Upload @nr rows (pc strictly increasing, the last one SWPROF_CFA_NONE or
+ * SWPROF_CFA_END); *id is the table's id (>= 1).  -ENOSPC: the module's
+ * memory limit; -E2BIG: more than SWPROF_MAX_UNWIND_ROWS rows; -ENOTTY:
+ * a module before API 1.2.
+ */
+SWPROF_API int swprof_unwind_table_add(struct swprof *sw, const struct swprof_unwind_row *rows,
+				       __u32 nr, __u32 *id);
+/* Drop table @id (its memory goes once no process uses it).  -ENOENT: no such id. */
+SWPROF_API int swprof_unwind_table_free(struct swprof *sw, __u32 id);
+/*
+ * Set (replace) the mappings of process @pid (0: the caller's) that have
+ * tables: @nr entries sorted by address, not overlapping; @nr 0 removes
+ * them all.  -EPERM: the caller may not read the process's memory; -ESRCH:
+ * no such process.
+ */
+SWPROF_API int swprof_unwind_maps_set(struct swprof *sw, __u32 pid,
+				      const struct swprof_unwind_mapping *maps, __u32 nr);
+
+/* ------------------------------------------------------------------ */
 /* Events (netlink): what swprof.ko multicasts to controllers         */
 
 /*

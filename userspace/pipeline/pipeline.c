@@ -17,6 +17,89 @@
 
 #define PL_DEFAULT_QUEUE ((size_t)64 << 20)
 
+/* ---- unwind tables: the mapper's ops are libswprof's calls ------------ */
+
+static int utab_add(void *ctx, const struct swprof_unwind_row *rows, uint32_t nr, uint32_t *id)
+{
+	return swprof_unwind_table_add(ctx, rows, nr, id);
+}
+
+static int utab_free(void *ctx, uint32_t id)
+{
+	return swprof_unwind_table_free(ctx, id);
+}
+
+static int utab_set(void *ctx, pid_t pid, const struct swprof_unwind_mapping *maps, uint32_t nr)
+{
+	return swprof_unwind_maps_set(ctx, (__u32)pid, maps, nr);
+}
+
+static const struct utab_ops pl_utab_ops = {
+	.sz = sizeof(pl_utab_ops),
+	.table_add = utab_add,
+	.table_free = utab_free,
+	.maps_set = utab_set,
+};
+
+/* Registrations of this kind are walked by tables: user stacks, no raw copy. */
+static bool utab_wanted(const struct pl *pl, const struct pl_reg_opts *o)
+{
+	return pl->utab && !o->raw_stack;
+}
+
+/*
+ * Push @pid's mappings (before sampling starts, after an exec).  Failures
+ * leave the process to frame pointers; the mapper counts them.
+ */
+static void utab_push(struct pl *pl, pid_t pid, bool force)
+{
+	int err;
+
+	if (!force && utab_mapper_knows(pl->utab, pid))
+		return;
+	err = utab_mapper_push(pl->utab, pid, force);
+	if (err < 0 && err != -ESRCH)
+		sw_debug("unwind tables of process %d: %s", (int)pid, strerror(-err));
+}
+
+/* Is a registration of @pid that wants tables still open? */
+static bool utab_keep(void *ctx, pid_t pid)
+{
+	struct pl *pl = ctx;
+	const struct pl_reg *reg;
+	bool keep = false;
+
+	pthread_mutex_lock(&pl->lock);
+	for (reg = pl->regs; reg && !keep; reg = reg->next)
+		keep = reg->pid == pid && !reg->closed && utab_wanted(pl, &reg->o) &&
+		       !(reg->grp && reg->grp->gone);
+	pthread_mutex_unlock(&pl->lock);
+	return keep;
+}
+
+/* Every second: dlopen()ed libraries get tables, gone processes lose theirs. */
+static void utab_check(struct pl *pl)
+{
+	uint64_t now;
+
+	if (!pl->utab)
+		return;
+	now = sw_now_ns();
+	if (now - pl->utab_checked_ns < PL_UTAB_CHECK_NS)
+		return;
+	pl->utab_checked_ns = now;
+	utab_mapper_check_all(pl->utab, utab_keep, pl);
+}
+
+bool pl_utab_stats(const struct pl *pl, struct utab_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!pl->utab)
+		return false;
+	utab_mapper_stats(pl->utab, st);
+	return true;
+}
+
 int pl_new(const struct pl_opts *opts, struct pl **out)
 {
 	pthread_condattr_t ca;
@@ -49,6 +132,15 @@ int pl_new(const struct pl_opts *opts, struct pl **out)
 			goto fail;
 		}
 		pl->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (!pl->o.fp_only && swprof_has_feature(pl->sw, SWPROF_FEAT_UNWIND_TABLES)) {
+			UTAB_MAPPER_OPTS(mo, .ops = &pl_utab_ops, .ctx = pl->sw);
+
+			err = utab_mapper_new(&mo, &pl->utab);
+			if (err) {
+				sw_err("out of memory setting up the pipeline");
+				goto fail;
+			}
+		}
 	}
 	SYM_OPTS(so, .flags = pl->o.sym_flags);
 	sym_session_new(&so, &pl->sym);
@@ -148,6 +240,7 @@ void pl_free(struct pl *pl)
 		close(pl->epfd);
 	sym_session_free(pl->sym);
 	stack_cache_free(pl->cache);
+	utab_mapper_free(pl->utab);	/* frees the tables; closing the device drops the rest */
 	swprof_close(pl->sw);
 	pthread_cond_destroy(&pl->cond);
 	pthread_mutex_destroy(&pl->lock);
@@ -380,6 +473,8 @@ static int reg_add_thread(struct pl *pl, struct pl_sink *s, struct pl_reg *reg, 
 
 	if (!pl->sw)
 		return -ENODEV;
+	if (utab_wanted(pl, &reg->o))
+		utab_push(pl, pid, false);	/* before sampling starts */
 	target_opts(&reg->o, &to, tid);
 	err = swprof_register(pl->sw, &to, &t);
 	if (err) {
@@ -460,6 +555,8 @@ static int reg_add_group(struct pl *pl, struct pl_sink *s, struct pl_reg *reg)
 		return -ENOMEM;
 	g->kind = PL_POLL_GROUP;
 	g->reg = reg;
+	if (utab_wanted(pl, &reg->o))
+		utab_push(pl, reg->pid, false);	/* before sampling starts */
 	target_opts(&reg->o, &to, reg->pid);
 	err = swprof_register_process(pl->sw, &to, &g->g);
 	if (err) {
@@ -722,6 +819,9 @@ void pl_process(struct pl *pl, struct pl_target *rt, const struct swprof_rec *re
 		/* a new image: forget the old maps and every address resolved in it */
 		sym_proc_forget(pl->sym, e->pid);
 		stack_cache_forget_pid(pl->cache, e->pid);
+		/* the new image's files: once per process (every thread has the record) */
+		if (utab_wanted(pl, &rt->reg->o))
+			utab_mapper_push(pl->utab, e->pid, false);
 		rt->pid = e->pid;
 		rt->tid = e->tid;
 		break;
@@ -809,6 +909,7 @@ int pl_poll(struct pl *pl, int timeout_ms)
 	if (deadline < sw_now_ns() + 10000000ULL)
 		deadline = sw_now_ns() + 10000000ULL;
 	process_queue(pl, deadline);
+	utab_check(pl);
 	return 0;
 }
 

@@ -36,6 +36,7 @@
 
 #include "sw_opts.h"
 #include "sym.h"
+#include "utab.h"
 
 struct pl;
 struct pl_sink;
@@ -49,8 +50,18 @@ struct pl_opts {
 	unsigned int sym_flags;	/* SYM_OPT_* of the one symbolizer */
 	size_t queue_bytes;	/* records waiting for the decoder at most; 0 = 64 MiB */
 	FILE *save_raw;		/* every record read is also written here (pl_replay() reads it) */
+	/*
+	 * User stacks by frame pointers only (swctl record --fp): no unwind
+	 * tables.  By default, with a module that has SWPROF_FEAT_UNWIND_TABLES,
+	 * the processes of registrations with user stacks and no raw stack copy
+	 * get unwind tables (.eh_frame compiled per file, sym/utab.h): pushed
+	 * before sampling starts, again after an EXEC record and when their
+	 * executable mappings change (checked every second), removed when they
+	 * are gone.
+	 */
+	bool fp_only;
 };
-#define pl_opts__last_field save_raw
+#define pl_opts__last_field fp_only
 #define PL_OPTS(name, ...) SW_OPTS(pl_opts, name, __VA_ARGS__)
 
 int pl_new(const struct pl_opts *opts, struct pl **out);
@@ -179,6 +190,12 @@ struct pl_queue_stats {
 	uint64_t read_bytes;	/* ... their size as the module wrote them */
 };
 void pl_queue_stats(const struct pl *pl, struct pl_queue_stats *st);
+
+/*
+ * The unwind tables (see pl_opts.fp_only): false when they are off (--fp,
+ * offline, or a module without SWPROF_FEAT_UNWIND_TABLES), *st zeroed.
+ */
+bool pl_utab_stats(const struct pl *pl, struct utab_stats *st);
 
 /* ---- running ---------------------------------------------------------- */
 

@@ -133,7 +133,11 @@ struct pl {
 	const struct pl_frames **frames; /* scratch: one sample's frames */
 	size_t frames_cap;
 	uint64_t *ips;			/* scratch: unwound user IPs */
+	struct utab_mapper *utab;	/* unwind tables; NULL when off */
+	uint64_t utab_checked_ns;	/* last check of the processes' maps */
 };
+
+#define PL_UTAB_CHECK_NS	1000000000ULL
 
 #define PL_MAX_UNWIND	256
 

@@ -65,6 +65,8 @@ static void usage(FILE *f)
 	      "      --dwarf[=BYTES]    copy BYTES of user stack per sample (default 8192) and\n"
 	      "                         unwind it with .eh_frame: complete stacks through code\n"
 	      "                         without frame pointers, such as Debian's libc\n"
+	      "      --fp               user stacks by frame pointers only (by default, with a\n"
+	      "                         1.2 module, swctl gives it unwind tables from .eh_frame)\n"
 	      "      --lines            source file:line and inline frames (DWARF)\n"
 	      "      --by-thread        one root frame per thread in folded and SVG output\n"
 	      "      --ring BYTES       ring per thread (power of two, default 512 KiB)\n"
@@ -84,7 +86,7 @@ static void usage(FILE *f)
 enum {
 	OPT_KERNEL = 256, OPT_NO_KERNEL, OPT_DWARF, OPT_LINES, OPT_BY_THREAD, OPT_RING,
 	OPT_TOP, OPT_TITLE, OPT_MIN_BLOCK, OPT_STATE_FRAMES, OPT_NO_STATE_FRAMES,
-	OPT_SCAN_THREADS, OPT_VALUE, OPT_SAVE_RAW,
+	OPT_SCAN_THREADS, OPT_VALUE, OPT_SAVE_RAW, OPT_FP,
 };
 
 int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
@@ -110,6 +112,7 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 		{ "scan-threads", no_argument, NULL, OPT_SCAN_THREADS },
 		{ "value", required_argument, NULL, OPT_VALUE },
 		{ "save-raw", required_argument, NULL, OPT_SAVE_RAW },
+		{ "fp", no_argument, NULL, OPT_FP },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -259,6 +262,9 @@ int rec_cli_parse(int argc, char **argv, struct rec_cli *a, FILE *help)
 			break;
 		case OPT_SAVE_RAW:
 			a->save_raw = optarg;
+			break;
+		case OPT_FP:
+			a->fp_only = true;
 			break;
 		case 'q':
 			a->quiet = 1;
@@ -429,6 +435,21 @@ static double cpu_time(void)
 		return 0;
 	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* One line on the unwind tables, when they were used. */
+static void print_utab(const struct pl *pl)
+{
+	struct utab_stats st;
+
+	if (!pl_utab_stats(pl, &st) || !(st.uploaded || st.files_skipped || st.push_errors))
+		return;
+	fprintf(stderr, "swctl: unwind tables: %llu uploaded, %llu rows, %.1f KiB, compiled in "
+		"%.0f ms; %llu files skipped, %llu without .eh_frame, %llu push errors\n",
+		(unsigned long long)st.uploaded, (unsigned long long)(st.uploaded_bytes /
+		sizeof(struct swprof_unwind_row)), st.uploaded_bytes / 1024.0, st.compile_ns / 1e6,
+		(unsigned long long)st.files_skipped, (unsigned long long)st.files_no_cfi,
+		(unsigned long long)st.push_errors);
 }
 
 static void print_summary(struct rec_session *r, uint32_t mode, double secs, double cpu_secs)
@@ -632,7 +653,8 @@ static int pipeline_open(const struct rec_cli *a, struct pl **pl, FILE **raw)
 			return -errno;
 		}
 	}
-	PL_OPTS(po, .sym_flags = a->lines ? SYM_OPT_LINES : 0, .save_raw = *raw);
+	PL_OPTS(po, .sym_flags = a->lines ? SYM_OPT_LINES : 0, .save_raw = *raw,
+		.fp_only = a->fp_only);
 	err = pl_new(&po, pl);
 	if (err && *raw) {
 		fclose(*raw);
@@ -786,6 +808,7 @@ int cmd_record(int argc, char **argv)
 				fprintf(stderr, "swctl: process %d:\n", a.pids[i]);
 			print_summary(recs[i], a.ro.mode, secs, cpu);
 		}
+		print_utab(pl);
 		print_top(rec_profile(r), a.top);
 	}
 	if (!ret && WIFEXITED(status) && a.cmd)

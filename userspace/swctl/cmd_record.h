@@ -33,6 +33,7 @@ struct rec_cli {
 	double hz;
 	struct rec_opts ro;		/* mode, period, min_block_ns, ring... */
 	bool lines;			/* --lines: file:line and inline frames */
+	bool fp_only;			/* --fp: frame pointers only, no unwind tables */
 	const char *save_raw;		/* --save-raw FILE */
 	const char *cmd_name;		/* "record", "report": for messages */
 };

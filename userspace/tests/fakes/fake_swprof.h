@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A fake swprof.ko 1.1 for host tests of libswprof's groups, trace sessions
+ * A fake swprof.ko 1.2 for host tests of libswprof's groups, trace sessions
  * and integrator calls.  Include it once, in a test program linked with
  * libswprof.a: it defines ioctl() and open(), which the library then calls.
  *
@@ -29,6 +29,8 @@
 #define FAKE_TARGET	"swprof-fake-target"
 #define FAKE_RING	4096
 #define FAKE_MAX_PENDING 8
+#define FAKE_MAX_TABLES	256
+#define FAKE_MAX_MAPS	64
 
 /* What the fake module answers and what it was asked. */
 static struct {
@@ -56,6 +58,17 @@ static struct {
 	int task_errno;
 	__u32 task_end_id;
 	struct swprof_trace_task_stats task_stats;	/* answered (id: what was asked) */
+
+	/* unwind tables (1.2): ids from 1 up; what is live; the last MAPS */
+	unsigned int table_adds, table_frees, maps_sets;
+	int table_errno, maps_errno;
+	__u32 next_table;
+	unsigned char table_live[FAKE_MAX_TABLES];	/* by id */
+	__u32 table_rows[FAKE_MAX_TABLES];		/* by id: nr_rows */
+	__u64 rows_total;				/* every row uploaded */
+	struct swprof_unwind_maps maps;			/* last MAPS (maps: not valid) */
+	struct swprof_unwind_mapping maps_copy[FAKE_MAX_MAPS];
+	unsigned int maps_removes;			/* MAPS with nr_maps 0 */
 
 	/* open() of $SWPROF_DEVICE; this and begins/ends are counted atomically */
 	unsigned int opens;
@@ -175,6 +188,64 @@ static int fake_dev_ioctl(int fd, unsigned long cmd, void *arg)
 	case SWPROF_IOC_TRACE_END:
 		__atomic_add_fetch(&fake.ends, 1, __ATOMIC_RELAXED);
 		return fake.end_errno ? fake_fail(fake.end_errno) : 0;
+	case SWPROF_IOC_UNWIND_TABLE_ADD: {
+		struct swprof_unwind_table *t = arg;
+		const struct swprof_unwind_row *rows = (const void *)(unsigned long)t->rows;
+		__u32 i;
+
+		fake.table_adds++;
+		if (fake.table_errno)
+			return fake_fail(fake.table_errno);
+		if (t->size != sizeof(*t) || t->flags || !t->nr_rows)
+			return fake_fail(EINVAL);
+		if (t->nr_rows > SWPROF_MAX_UNWIND_ROWS)
+			return fake_fail(E2BIG);
+		/* the module's checks: pc strictly increasing, the last row NONE or END */
+		for (i = 1; i < t->nr_rows; i++)
+			if (rows[i].pc <= rows[i - 1].pc)
+				return fake_fail(EINVAL);
+		if (rows[t->nr_rows - 1].cfa != SWPROF_CFA_NONE &&
+		    rows[t->nr_rows - 1].cfa != SWPROF_CFA_END)
+			return fake_fail(EINVAL);
+		if (++fake.next_table >= FAKE_MAX_TABLES)
+			return fake_fail(ENOSPC);
+		t->id = fake.next_table;
+		fake.table_live[t->id] = 1;
+		fake.table_rows[t->id] = t->nr_rows;
+		fake.rows_total += t->nr_rows;
+		return 0;
+	}
+	case SWPROF_IOC_UNWIND_TABLE_FREE: {
+		struct swprof_unwind_ref *r = arg;
+
+		fake.table_frees++;
+		if (r->size != sizeof(*r) || r->id >= FAKE_MAX_TABLES || !fake.table_live[r->id])
+			return fake_fail(ENOENT);
+		fake.table_live[r->id] = 0;
+		return 0;
+	}
+	case SWPROF_IOC_UNWIND_MAPS: {
+		struct swprof_unwind_maps *m = arg;
+		const struct swprof_unwind_mapping *mp = (const void *)(unsigned long)m->maps;
+		__u32 i;
+
+		fake.maps_sets++;
+		if (fake.maps_errno)
+			return fake_fail(fake.maps_errno);
+		if (m->size != sizeof(*m) || m->flags || m->nr_maps > SWPROF_MAX_UNWIND_MAPS)
+			return fake_fail(EINVAL);
+		for (i = 0; i < m->nr_maps; i++)
+			if (mp[i].start >= mp[i].end || (i && mp[i].start < mp[i - 1].end) ||
+			    mp[i].__pad || mp[i].table >= FAKE_MAX_TABLES ||
+			    !fake.table_live[mp[i].table])
+				return fake_fail(EINVAL);
+		fake.maps = *m;
+		if (!m->nr_maps)
+			fake.maps_removes++;
+		memcpy(fake.maps_copy, mp,
+		       (m->nr_maps < FAKE_MAX_MAPS ? m->nr_maps : FAKE_MAX_MAPS) * sizeof(*mp));
+		return 0;
+	}
 	}
 	return fake_fail(ENOTTY);
 }
