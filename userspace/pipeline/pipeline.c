@@ -7,9 +7,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pipeline_priv.h"
@@ -48,16 +50,100 @@ static bool utab_wanted(const struct pl *pl, const struct pl_reg_opts *o)
 }
 
 /*
+ * @pid's maps change soon (it starts, or exec'd): the reader checks them
+ * every PL_UTAB_FRESH_NS for a while (pl_utab_fresh_tick()).  Under utab_lock.
+ */
+static void utab_fresh(struct pl *pl, pid_t pid)
+{
+	struct pl_fresh *f, *slot = &pl->utab_fresh[0];
+	uint64_t now = sw_now_ns();
+
+	for (f = pl->utab_fresh; f < pl->utab_fresh + PL_UTAB_NFRESH; f++) {
+		if (f->until && f->pid == pid) {
+			slot = f;
+			break;
+		}
+		if (f->until < slot->until)
+			slot = f;	/* a free one, else the one that ends first */
+	}
+	slot->pid = pid;
+	slot->until = now + PL_UTAB_FRESH_FOR_NS;
+	pl->utab_fresh_next = now + PL_UTAB_FRESH_NS;
+}
+
+/* Is @pid a child of ours that still runs our image (forked, not exec'd yet)? */
+static bool own_child_before_exec(pid_t pid)
+{
+	char path[64], line[256];
+	struct stat self, other;
+	bool child = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "PPid:", 5)) {
+			child = atoi(line + 5) == (int)getpid();
+			break;
+		}
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	return child && !stat("/proc/self/exe", &self) && !stat(path, &other) &&
+	       self.st_dev == other.st_dev && self.st_ino == other.st_ino;
+}
+
+/*
+ * Before a child of ours execs: the libraries almost every program maps
+ * (ours, as /proc/self/maps names them) get their tables now, so that the
+ * new image's first milliseconds do not wait for their compilation.
+ */
+static void utab_preload(struct pl *pl)
+{
+	static const char *const common[] = {
+		"libc.so.", "ld-linux-", "libm.so.", "libstdc++.so.", "libgcc_s.so.",
+	};
+	char line[512], *path, *base;
+	FILE *f;
+	size_t i;
+
+	if (pl->utab_preloaded)
+		return;
+	pl->utab_preloaded = true;
+	f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		path = strchr(line, '/');
+		if (!path || !strstr(line, " r-xp "))
+			continue;
+		path[strcspn(path, "\n")] = 0;
+		base = strrchr(path, '/') + 1;
+		for (i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+			if (!strncmp(base, common[i], strlen(common[i])))
+				utab_mapper_preload(pl->utab, path);
+	}
+	fclose(f);
+}
+
+/*
  * Push @pid's mappings (before sampling starts, after an exec).  Failures
  * leave the process to frame pointers; the mapper counts them.
  */
 static void utab_push(struct pl *pl, pid_t pid, bool force)
 {
-	int err;
+	int err = 0;
 
-	if (!force && utab_mapper_knows(pl->utab, pid))
-		return;
-	err = utab_mapper_push(pl->utab, pid, force);
+	pthread_mutex_lock(&pl->utab_lock);
+	/* our own child before its exec (record -- CMD): its image comes next */
+	if (own_child_before_exec(pid))
+		utab_preload(pl);
+	else if (force || !utab_mapper_knows(pl->utab, pid))
+		err = utab_mapper_push(pl->utab, pid, force);
+	utab_fresh(pl, pid);	/* from now: a push can take a while */
+	pthread_mutex_unlock(&pl->utab_lock);
+	pl_reader_wake(pl);	/* to take the fresh process into account */
 	if (err < 0 && err != -ESRCH)
 		sw_debug("unwind tables of process %d: %s", (int)pid, strerror(-err));
 }
@@ -77,6 +163,44 @@ static bool utab_keep(void *ctx, pid_t pid)
 	return keep;
 }
 
+/*
+ * The reader thread, between rounds (not under pl->lock): the processes
+ * that just started or exec'd get the libraries their loader maps within
+ * ~PL_UTAB_FRESH_NS, whatever the worker thread is busy with (symbolizing
+ * a new process's first samples can take longer).  Returns the ms until
+ * the next check is due, or -1.
+ */
+int pl_utab_fresh_tick(struct pl *pl)
+{
+	struct pl_fresh *f;
+	uint64_t now, next;
+	bool any = false;
+
+	if (!pl->utab)
+		return -1;
+	pthread_mutex_lock(&pl->utab_lock);
+	now = sw_now_ns();
+	if (pl->utab_fresh_next && now >= pl->utab_fresh_next) {
+		for (f = pl->utab_fresh; f < pl->utab_fresh + PL_UTAB_NFRESH; f++) {
+			if (f->until && now >= f->until)
+				f->until = 0;
+			if (!f->until)
+				continue;
+			any = true;
+			if (!own_child_before_exec(f->pid) &&
+			    utab_mapper_push(pl->utab, f->pid, false) == -ESRCH)
+				f->until = 0;
+		}
+		pl->utab_fresh_next = any ? sw_now_ns() + PL_UTAB_FRESH_NS : 0;
+	}
+	next = pl->utab_fresh_next;
+	pthread_mutex_unlock(&pl->utab_lock);
+	if (!next)
+		return -1;
+	now = sw_now_ns();
+	return next > now ? (int)((next - now + 999999) / 1000000) : 0;
+}
+
 /* Every second: dlopen()ed libraries get tables, gone processes lose theirs. */
 static void utab_check(struct pl *pl)
 {
@@ -88,7 +212,9 @@ static void utab_check(struct pl *pl)
 	if (now - pl->utab_checked_ns < PL_UTAB_CHECK_NS)
 		return;
 	pl->utab_checked_ns = now;
+	pthread_mutex_lock(&pl->utab_lock);
 	utab_mapper_check_all(pl->utab, utab_keep, pl);
+	pthread_mutex_unlock(&pl->utab_lock);
 }
 
 bool pl_utab_stats(const struct pl *pl, struct utab_stats *st)
@@ -96,7 +222,9 @@ bool pl_utab_stats(const struct pl *pl, struct utab_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (!pl->utab)
 		return false;
+	pthread_mutex_lock((pthread_mutex_t *)&pl->utab_lock);
 	utab_mapper_stats(pl->utab, st);
+	pthread_mutex_unlock((pthread_mutex_t *)&pl->utab_lock);
 	return true;
 }
 
@@ -118,6 +246,7 @@ int pl_new(const struct pl_opts *opts, struct pl **out)
 	pl->wakefd = -1;
 	pl->q_max = pl->o.queue_bytes ? pl->o.queue_bytes : PL_DEFAULT_QUEUE;
 	pthread_mutex_init(&pl->lock, NULL);
+	pthread_mutex_init(&pl->utab_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&pl->cond, &ca);
@@ -244,6 +373,7 @@ void pl_free(struct pl *pl)
 	swprof_close(pl->sw);
 	pthread_cond_destroy(&pl->cond);
 	pthread_mutex_destroy(&pl->lock);
+	pthread_mutex_destroy(&pl->utab_lock);
 	free(pl->frames);
 	free(pl->ips);
 	free(pl);
@@ -821,7 +951,7 @@ void pl_process(struct pl *pl, struct pl_target *rt, const struct swprof_rec *re
 		stack_cache_forget_pid(pl->cache, e->pid);
 		/* the new image's files: once per process (every thread has the record) */
 		if (utab_wanted(pl, &rt->reg->o))
-			utab_mapper_push(pl->utab, e->pid, false);
+			utab_push(pl, e->pid, false);
 		rt->pid = e->pid;
 		rt->tid = e->tid;
 		break;

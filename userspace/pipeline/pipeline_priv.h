@@ -89,6 +89,8 @@ struct pl_sink {
 
 struct stack_cache;
 
+#define PL_UTAB_NFRESH		8
+
 struct pl {
 	struct pl_opts o;
 	struct swprof *sw;
@@ -133,13 +135,33 @@ struct pl {
 	const struct pl_frames **frames; /* scratch: one sample's frames */
 	size_t frames_cap;
 	uint64_t *ips;			/* scratch: unwound user IPs */
-	struct utab_mapper *utab;	/* unwind tables; NULL when off */
+	/*
+	 * Unwind tables; NULL when off.  The mapper and the fresh list are
+	 * under utab_lock, taken before pl->lock (utab_keep()), never inside it.
+	 */
+	pthread_mutex_t utab_lock;
+	struct utab_mapper *utab;
+	bool utab_preloaded;		/* utab_preload() ran */
 	uint64_t utab_checked_ns;	/* last check of the processes' maps */
+	/*
+	 * Processes just registered or exec'd: the dynamic loader maps their
+	 * libraries in the next milliseconds, so their maps are checked every
+	 * PL_UTAB_FRESH_NS for PL_UTAB_FRESH_FOR_NS, not every second.
+	 */
+	struct pl_fresh {
+		pid_t pid;
+		uint64_t until;		/* 0: free */
+	} utab_fresh[PL_UTAB_NFRESH];
+	uint64_t utab_fresh_next;	/* next check of the fresh ones; 0: none */
 };
 
 #define PL_UTAB_CHECK_NS	1000000000ULL
+#define PL_UTAB_FRESH_NS	10000000ULL
+#define PL_UTAB_FRESH_FOR_NS	3000000000ULL
 
 #define PL_MAX_UNWIND	256
+
+int pl_utab_fresh_tick(struct pl *pl);
 
 /* reader.c */
 int pl_reader_start(struct pl *pl);

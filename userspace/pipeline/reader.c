@@ -328,7 +328,7 @@ static void *reader_main(void *arg)
 	struct epoll_event ev[64];
 	uint64_t last_sweep = sw_now_ns(), v;
 	bool drained;
-	int n, i;
+	int n, i, fresh_ms;
 
 	/*
 	 * The reader does little but must run often: when allowed (root,
@@ -339,10 +339,15 @@ static void *reader_main(void *arg)
 	setpriority(PRIO_PROCESS, gettid(), PL_READER_NICE);
 	for (;;) {
 		uint64_t since = sw_now_ns() - last_sweep;
+		int wait_ms = since >= PL_SWEEP_NS ? 0 :
+			      (int)((PL_SWEEP_NS - since + 999999) / 1000000);
 
+		/* maps of processes that just started: not while holding pl->lock */
+		fresh_ms = pl_utab_fresh_tick(pl);
+		if (fresh_ms >= 0 && fresh_ms < wait_ms)
+			wait_ms = fresh_ms;
 		/* sleep until the next sweep is due: no wakeup without a reason */
-		n = epoll_wait(pl->epfd, ev, 64, since >= PL_SWEEP_NS ? 0 :
-			       (int)((PL_SWEEP_NS - since + 999999) / 1000000));
+		n = epoll_wait(pl->epfd, ev, 64, wait_ms);
 		pthread_mutex_lock(&pl->lock);
 		for (i = 0; i < n && !pl->stop; i++) {
 			enum pl_pollable_kind *k = ev[i].data.ptr;

@@ -112,5 +112,11 @@ void utab_mapper_forget(struct utab_mapper *m, pid_t pid, bool remove);
 void utab_mapper_check_all(struct utab_mapper *m, bool (*keep)(void *ctx, pid_t pid), void *ctx);
 bool utab_mapper_knows(const struct utab_mapper *m, pid_t pid);
 void utab_mapper_stats(const struct utab_mapper *m, struct utab_stats *st);
+/*
+ * Compile and upload @path's table now and keep it while the mapper lives
+ * (libc and the loader, before a child execs: its first milliseconds then
+ * find them ready).  0 or a negative errno.
+ */
+int utab_mapper_preload(struct utab_mapper *m, const char *path);
 
 #endif

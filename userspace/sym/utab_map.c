@@ -38,6 +38,7 @@ struct ufile {
 	uint32_t id;			/* 0: no table (no .eh_frame) */
 	uint32_t nr_rows;
 	unsigned int refs;		/* mappings of known processes that use it */
+	bool pinned;			/* utab_mapper_preload(): kept with no user */
 	struct { uint64_t off, vaddr, filesz; } loads[MAX_LOADS];
 	unsigned int nr_loads;
 };
@@ -116,7 +117,7 @@ static void gc(struct utab_mapper *m)
 	while (*pp) {
 		struct ufile *f = *pp;
 
-		if (f->refs) {
+		if (f->refs || f->pinned) {
 			pp = &f->next;
 			continue;
 		}
@@ -459,6 +460,50 @@ static struct ufile *mapped_file(struct utab_mapper *m, pid_t pid, const struct 
 	f->next = m->files;
 	m->files = f;
 	return f;
+}
+
+int utab_mapper_preload(struct utab_mapper *m, const char *path)
+{
+	struct ufile *f;
+	struct stat st;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	for (f = m->files; f; f = f->next) {
+		if (!f->vdso && f->dev == st.st_dev && f->ino == st.st_ino &&
+		    f->size == st.st_size && f->mtime.tv_sec == st.st_mtim.tv_sec &&
+		    f->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+			close(fd);
+			f->pinned = true;
+			return 0;
+		}
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->size = st.st_size;
+	f->mtime = st.st_mtim;
+	f->pinned = true;
+	err = file_load(m, f, fd, NULL, 0);
+	close(fd);
+	if (err) {
+		free(f);
+		return err;
+	}
+	f->next = m->files;
+	m->files = f;
+	return 0;
 }
 
 /* address - bias = ELF vaddr, through the PT_LOAD holding the mapping's offset. */
