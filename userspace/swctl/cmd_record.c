@@ -444,10 +444,12 @@ static void print_utab(const struct pl *pl)
 
 	if (!pl_utab_stats(pl, &st) || !(st.uploaded || st.files_skipped || st.push_errors))
 		return;
-	fprintf(stderr, "swctl: unwind tables: %llu uploaded, %llu rows, %.1f KiB, compiled in "
-		"%.0f ms; %llu files skipped, %llu without .eh_frame, %llu push errors\n",
-		(unsigned long long)st.uploaded, (unsigned long long)(st.uploaded_bytes /
-		sizeof(struct swprof_unwind_row)), st.uploaded_bytes / 1024.0, st.compile_ns / 1e6,
+	fprintf(stderr, "swctl: unwind tables: %llu uploaded (%llu from .debug_frame), %llu rows, "
+		"%.1f KiB, compiled in %.0f ms; %llu files skipped, %llu without CFI, "
+		"%llu push errors\n",
+		(unsigned long long)st.uploaded, (unsigned long long)st.files_debug_frame,
+		(unsigned long long)(st.uploaded_bytes / sizeof(struct swprof_unwind_row)),
+		st.uploaded_bytes / 1024.0, st.compile_ns / 1e6,
 		(unsigned long long)st.files_skipped, (unsigned long long)st.files_no_cfi,
 		(unsigned long long)st.push_errors);
 }

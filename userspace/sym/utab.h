@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * utab: unwind tables for swprof.ko (API 1.2).  An ELF file's .eh_frame
- * becomes a compact array of struct swprof_unwind_row (the module walks
+ * (or its .debug_frame, when it has no .eh_frame: Go binaries) becomes a
+ * compact array of struct swprof_unwind_row (the module walks
  * user stacks by them in the interrupt), and the executable mappings of a
  * process become struct swprof_unwind_mapping entries naming those tables.
  *
@@ -27,20 +28,31 @@
 
 #include "sw_opts.h"
 
+/* Where a table's rows come from. */
+enum utab_source {
+	UTAB_SRC_NONE = 0,		/* no table */
+	UTAB_SRC_EH_FRAME,		/* .eh_frame, FDEs by .eh_frame_hdr */
+	UTAB_SRC_DEBUG_FRAME,		/* .debug_frame (possibly compressed) */
+};
+
 struct utab {
 	struct swprof_unwind_row *rows;	/* malloc'd; NULL when nr is 0 */
 	uint32_t nr;
+	enum utab_source source;
 };
 
 /*
- * Compile the .eh_frame of an ELF file (a path, an open fd, or an image in
+ * Compile the CFI of an ELF file (a path, an open fd, or an image in
  * memory such as the vdso) into rows: pc strictly increasing, consecutive
  * rows different, gaps between FDEs and the end of the last one
- * SWPROF_CFA_NONE rows.  0 with t->nr 0: the file has no .eh_frame (no
- * table: frame pointers only).  -ENOEXEC: not a 64-bit ELF file; -ENOTSUP:
- * no .eh_frame_hdr table this code reads; -ERANGE: code above 4 GiB (row pc
- * is 32 bits); -E2BIG: more than SWPROF_MAX_UNWIND_ROWS rows; -ENOMEM; the
- * open() error for a path.
+ * SWPROF_CFA_NONE rows.  The CFI is .eh_frame, found through .eh_frame_hdr;
+ * a file without those (no .eh_frame, no PT_GNU_EH_FRAME, or a table
+ * encoding this code does not read) uses its .debug_frame instead, if it
+ * has FDEs for its code.  0 with t->nr 0: the file has neither (no table:
+ * frame pointers only).  -ENOEXEC: not a 64-bit ELF file; -ENOTSUP: no
+ * .eh_frame_hdr table this code reads, and no .debug_frame; -ERANGE: code
+ * above 4 GiB (row pc is 32 bits); -E2BIG: more than SWPROF_MAX_UNWIND_ROWS
+ * rows; -ENOMEM; the open() error for a path.
  */
 int utab_compile_path(const char *path, struct utab *t);
 int utab_compile_fd(int fd, struct utab *t);
@@ -84,7 +96,8 @@ struct utab_stats {
 	uint64_t uploaded_bytes;	/* ... their bytes */
 	uint64_t compile_ns;		/* time spent compiling, ever */
 	uint64_t files_skipped;		/* mapped files that could not be read or compiled */
-	uint64_t files_no_cfi;		/* mapped files without .eh_frame (frame pointers) */
+	uint64_t files_no_cfi;		/* mapped files without .eh_frame or .debug_frame */
+	uint64_t files_debug_frame;	/* tables uploaded (ever) compiled from .debug_frame */
 	uint64_t procs;			/* processes whose mappings are pushed now */
 	uint64_t pushes;		/* maps_set() calls that set mappings */
 	uint64_t push_errors;		/* maps_set() or table_add() failures */

@@ -331,6 +331,8 @@ static int file_load(struct utab_mapper *m, struct ufile *f, int fd, const void 
 		f->nr_rows = t.nr;
 		m->st.tables++;
 		m->st.uploaded++;
+		if (t.source == UTAB_SRC_DEBUG_FRAME)
+			m->st.files_debug_frame++;
 		m->st.rows += t.nr;
 		m->st.bytes += (uint64_t)t.nr * sizeof(*t.rows);
 		m->st.uploaded_bytes += (uint64_t)t.nr * sizeof(*t.rows);

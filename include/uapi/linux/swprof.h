@@ -179,11 +179,11 @@ struct swprof_global_stats {
 /*
  * A user walk of a target with SWPROF_TARGET_USTACK, in a process whose
  * mappings were given unwind tables, takes each frame by the table row that
- * covers its address (rows compiled from .eh_frame by userspace), and by
- * frame pointers where no table or row applies (SWPROF_CFA_NONE).  The
- * return address is always at CFA - 8 (the x86-64 call); rows where it is
- * not are compiled as SWPROF_CFA_NONE.  Nothing else changes in the
- * records: the frames are return addresses as before.
+ * covers its address (rows compiled from .eh_frame, or .debug_frame, by
+ * userspace), and by frame pointers where no table or row applies
+ * (SWPROF_CFA_NONE).  The return address is always at CFA - 8 (the x86-64
+ * call); rows where it is not are compiled as SWPROF_CFA_NONE.  Nothing else
+ * changes in the records: the frames are return addresses as before.
  */
 enum swprof_cfa_kind {
 	SWPROF_CFA_NONE	= 0,	/* no rule: this frame by frame pointer */

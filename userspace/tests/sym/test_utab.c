@@ -2,7 +2,9 @@
 /*
  * Unwind tables (sym/utab.h): the rows compiled from .eh_frame against
  * libdw itself at many addresses of real binaries (this test and the host's
- * libc.so.6); a reference walker (the module's algorithm, memory read
+ * libc.so.6), and those compiled from .debug_frame (a C fixture without
+ * .eh_frame, plain and compressed; the Go program of the selftests); a
+ * reference walker (the module's algorithm, memory read
  * directly) over this process's own live stack through libc's qsort(),
  * which must reach main(); the mapper on child processes.
  */
@@ -20,6 +22,7 @@
 #include "kselftest_harness.h"
 #include "sym.h"
 #include "utab.h"
+#include "fixtures/sym/fixture.h"
 
 #define LIBC "/lib/x86_64-linux-gnu/libc.so.6"
 
@@ -179,7 +182,11 @@ static bool eval(const Dwarf_Op *ops, size_t n, uint64_t ip, uint64_t cfa, uint6
 	return true;
 }
 
-/* libdw's view at @a against the table's row: 0 when they agree. */
+/*
+ * libdw's view at @a against the table's row: 0 when they agree, -1 when
+ * the row is NONE where libdw has a rule a row could say (frame pointers
+ * instead: safe, counted), > 0 when they disagree.
+ */
 static int compare_at(Dwarf_CFI *cfi, const struct utab *t, uint64_t a)
 {
 	const struct swprof_unwind_row *r = utab_find(t->rows, t->nr, a);
@@ -207,7 +214,7 @@ static int compare_at(Dwarf_CFI *cfi, const struct utab *t, uint64_t a)
 	if (ra_undef)
 		return kind == SWPROF_CFA_END ? 0 : 2;
 	if (kind == SWPROF_CFA_NONE)
-		return 0;	/* always safe: frame pointers (counted by the caller) */
+		return ra_ok ? -1 : 0;	/* always safe: frame pointers */
 	if (!ra_ok)
 		return 3;
 	want = kind == SWPROF_CFA_SP ? T_SP + r->cfa_off : kind == SWPROF_CFA_BP ?
@@ -221,9 +228,24 @@ static int compare_at(Dwarf_CFI *cfi, const struct utab *t, uint64_t a)
 	return 0;
 }
 
-static void check_against_libdw(struct __test_metadata *_metadata, const char *path)
+struct check_result {
+	unsigned long checked, none, bad, missed;
+	unsigned int kinds[SWPROF_CFA_END + 1], bp_cfa;
+};
+
+/*
+ * Compile @path, expect its rows from @want, and compare them with libdw at
+ * every 3rd byte of its code and both sides of every row start (more than
+ * @min_checked addresses).  The oracle
+ * is libdw reading the file itself: dwarf_getcfi_elf() for .eh_frame,
+ * dwarf_begin_elf() and dwarf_getcfi() for .debug_frame.
+ */
+static void check_against_libdw(struct __test_metadata *_metadata, const char *path,
+				enum utab_source want, unsigned long min_checked,
+				struct check_result *res)
 {
-	unsigned long checked = 0, none = 0, bad = 0;
+	struct check_result c = { 0 };
+	Dwarf *dbg = NULL;
 	struct utab t;
 	Dwarf_CFI *cfi;
 	size_t nphdr, i;
@@ -232,12 +254,19 @@ static void check_against_libdw(struct __test_metadata *_metadata, const char *p
 
 	ASSERT_EQ(0, utab_compile_path(path, &t));
 	check_invariants(_metadata, &t);
+	ASSERT_EQ(want, t.source);
 	fd = open(path, O_RDONLY);
 	ASSERT_LE(0, fd);
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	ASSERT_NE(NULL, elf);
-	cfi = dwarf_getcfi_elf(elf);
+	if (want == UTAB_SRC_DEBUG_FRAME) {
+		dbg = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+		ASSERT_NE(NULL, dbg);
+		cfi = dwarf_getcfi(dbg);
+	} else {
+		cfi = dwarf_getcfi_elf(elf);
+	}
 	ASSERT_NE(NULL, cfi);
 	ASSERT_EQ(0, elf_getphdrnum(elf, &nphdr));
 	for (i = 0; i < nphdr; i++) {
@@ -250,37 +279,121 @@ static void check_against_libdw(struct __test_metadata *_metadata, const char *p
 		for (a = ph.p_vaddr; a < ph.p_vaddr + ph.p_memsz; a += 3) {
 			int r = compare_at(cfi, &t, a);
 
-			checked++;
-			if (r && bad++ < 5)
+			c.checked++;
+			c.missed += r < 0;
+			if (r > 0 && c.bad++ < 5)
 				TH_LOG("%s: 0x%lx: row and libdw disagree (%d)", path, (long)a, r);
 		}
 	}
 	for (i = 0; i < t.nr; i++) {
-		bad += compare_at(cfi, &t, t.rows[i].pc) != 0;
+		c.bad += compare_at(cfi, &t, t.rows[i].pc) > 0;
 		if (t.rows[i].pc)
-			bad += compare_at(cfi, &t, t.rows[i].pc - 1) != 0;
-		none += t.rows[i].cfa == SWPROF_CFA_NONE;
-		checked += 2;
+			c.bad += compare_at(cfi, &t, t.rows[i].pc - 1) > 0;
+		c.none += t.rows[i].cfa == SWPROF_CFA_NONE;
+		c.kinds[t.rows[i].cfa]++;
+		c.bp_cfa += t.rows[i].bp == SWPROF_BP_CFA;
+		c.checked += 2;
 	}
-	TH_LOG("%s: %u rows (%lu NONE), %lu addresses checked", path, t.nr, none, checked);
-	EXPECT_EQ(0, bad);
-	EXPECT_GT(checked, 1000);
-	dwarf_cfi_end(cfi);
+	TH_LOG("%s: %u rows (%lu NONE, %u SP, %u BP, %u with rbp saved), %lu addresses checked, "
+	       "%lu NONE where libdw has a rule", path, t.nr, c.none, c.kinds[SWPROF_CFA_SP],
+	       c.kinds[SWPROF_CFA_BP], c.bp_cfa, c.checked, c.missed);
+	EXPECT_EQ(0, c.bad);
+	EXPECT_GT(c.checked, min_checked);
+	if (dbg)
+		dwarf_end(dbg);	/* and its cfi */
+	else
+		dwarf_cfi_end(cfi);
 	elf_end(elf);
 	close(fd);
 	utab_release(&t);
+	if (res)
+		*res = c;
 }
 
 TEST(rows_match_libdw_in_this_test)
 {
-	check_against_libdw(_metadata, "/proc/self/exe");
+	check_against_libdw(_metadata, "/proc/self/exe", UTAB_SRC_EH_FRAME, 1000, NULL);
 }
 
 TEST(rows_match_libdw_in_libc)
 {
 	if (access(LIBC, R_OK))
 		SKIP(return, LIBC " not found");
-	check_against_libdw(_metadata, LIBC);
+	check_against_libdw(_metadata, LIBC, UTAB_SRC_EH_FRAME, 1000, NULL);
+}
+
+/*
+ * No .eh_frame (nor .eh_frame_hdr): the rows come from .debug_frame, the
+ * same as libdw's, and cover every address libdw has a rule for (a NONE
+ * row there would be a missed FDE).  GCC's -O2 -fomit-frame-pointer code
+ * saves rbp as a callee-saved register in places: BP_CFA rows too.
+ */
+TEST(debug_frame_rows_match_libdw)
+{
+	static const char *const names[] = { "debugframe-fixture", "debugframe-fixture-z" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		const char *path = fx_path(names[i]);
+		struct check_result c;
+
+		if (!path)
+			SKIP(return, "fixture %s not built", names[i]);
+		check_against_libdw(_metadata, path, UTAB_SRC_DEBUG_FRAME, 500, &c);
+		EXPECT_EQ(0, c.missed);
+		EXPECT_GT(c.kinds[SWPROF_CFA_SP], 10);
+		EXPECT_GT(c.bp_cfa, 0);
+	}
+}
+
+/* $BUILD/selftests/rover/sqrt_go (make selftests), $BUILD from this program's path */
+static bool sqrt_go_path(char *buf, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int i;
+
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	for (i = 0; i < 3; i++) {	/* $BUILD/tests/host/test_sym_utab */
+		char *slash = strrchr(exe, '/');
+
+		if (!slash)
+			return false;
+		*slash = '\0';
+	}
+	fx_fmt(buf, size, "%s/selftests/rover/sqrt_go", exe);
+	return true;
+}
+
+static bool have_go(void)
+{
+	return !system("command -v go >/dev/null 2>&1");
+}
+
+/*
+ * Go (1.19 as Debian builds it) writes no .eh_frame, only a compressed
+ * .debug_frame: CFA = rsp + frame size, return address at CFA - 8, rbp not
+ * described (SAME).  Its leaf functions have no frame, which frame pointers
+ * cannot step over: these rows can.
+ */
+TEST(go_rows_from_debug_frame_match_libdw)
+{
+	char path[PATH_MAX + 64];
+	struct check_result c;
+
+	if (!sqrt_go_path(path, sizeof(path)))
+		SKIP(return, "cannot tell the build directory");
+	if (access(path, R_OK)) {
+		if (!have_go())
+			SKIP(return, "go is not installed: no Go program to read (%.900s)", path);
+		SKIP(return, "%.900s missing: build it with make selftests", path);
+	}
+	check_against_libdw(_metadata, path, UTAB_SRC_DEBUG_FRAME, 100000, &c);
+	EXPECT_EQ(0, c.missed);
+	EXPECT_GT(c.kinds[SWPROF_CFA_SP], 1000);
+	EXPECT_EQ(0, c.kinds[SWPROF_CFA_BP]);
 }
 
 TEST(libc_has_end_rows_and_sp_rows)
@@ -578,6 +691,39 @@ TEST(mapper_on_children)
 	EXPECT_EQ(0, st.procs);
 	kill(b, SIGKILL);
 	waitpid(b, NULL, 0);
+	utab_mapper_free(m);
+	mem_reset();
+}
+
+/* A process of the .debug_frame fixture: its table comes from there, counted. */
+TEST(mapper_counts_debug_frame_tables)
+{
+	UTAB_MAPPER_OPTS(mo, .ops = &mem_ops);
+	const char *exe = fx_path("debugframe-fixture");
+	char dump[] = "/tmp/swprof-utab-XXXXXX";
+	char *argv[] = { (char *)exe, dump, NULL };
+	struct utab_mapper *m;
+	struct utab_stats st;
+	struct fx_proc p;
+	int fd, n;
+
+	if (!exe)
+		SKIP(return, "fixture debugframe-fixture not built");
+	fd = mkstemp(dump);
+	ASSERT_LE(0, fd);
+	close(fd);
+	mem_reset();
+	ASSERT_EQ(0, utab_mapper_new(&mo, &m));
+	ASSERT_EQ(0, fx_start(&p, argv));
+	n = utab_mapper_push(m, p.pid, false);
+	/* the fixture, libc, ld.so, the vdso */
+	EXPECT_LE(4, n);
+	utab_mapper_stats(m, &st);
+	EXPECT_EQ(1, st.files_debug_frame);
+	EXPECT_EQ(0, st.files_no_cfi);
+	EXPECT_EQ(0, st.files_skipped);
+	fx_stop(&p);
+	unlink(dump);
 	utab_mapper_free(m);
 	mem_reset();
 }
