@@ -387,6 +387,14 @@ int main(int argc, char **argv)
 	stats = fopen(argv[2], "w");
 	if (!stats || pipe(idle_pipe))
 		return 3;
+	/*
+	 * The phases measure blocking calls in a running process, not its first
+	 * milliseconds: a profiler started with it (swctl record -- CMD) learns
+	 * of the libraries the loader maps only after they are mapped, and
+	 * until their tables are in the module the walk is by frame pointers.
+	 * stacks-in-guest measures that start-up window on its own.
+	 */
+	usleep(100000);
 	if (argc > 3)
 		for (i = 3; i < argc; i++)
 			run_phase(argv[i]);

@@ -67,8 +67,9 @@ static void utab_fresh(struct pl *pl, pid_t pid)
 			slot = f;	/* a free one, else the one that ends first */
 	}
 	slot->pid = pid;
+	slot->since = now;
 	slot->until = now + PL_UTAB_FRESH_FOR_NS;
-	pl->utab_fresh_next = now + PL_UTAB_FRESH_NS;
+	pl->utab_fresh_next = now + PL_UTAB_EARLY_NS;
 }
 
 /* Is @pid a child of ours that still runs our image (forked, not exec'd yet)? */
@@ -174,7 +175,7 @@ int pl_utab_fresh_tick(struct pl *pl)
 {
 	struct pl_fresh *f;
 	uint64_t now, next;
-	bool any = false;
+	bool any = false, early = false;
 
 	if (!pl->utab)
 		return -1;
@@ -187,11 +188,13 @@ int pl_utab_fresh_tick(struct pl *pl)
 			if (!f->until)
 				continue;
 			any = true;
+			early |= now - f->since < PL_UTAB_EARLY_FOR_NS;
 			if (!own_child_before_exec(f->pid) &&
 			    utab_mapper_push(pl->utab, f->pid, false) == -ESRCH)
 				f->until = 0;
 		}
-		pl->utab_fresh_next = any ? sw_now_ns() + PL_UTAB_FRESH_NS : 0;
+		pl->utab_fresh_next = !any ? 0 :
+				      sw_now_ns() + (early ? PL_UTAB_EARLY_NS : PL_UTAB_FRESH_NS);
 	}
 	next = pl->utab_fresh_next;
 	pthread_mutex_unlock(&pl->utab_lock);
@@ -862,6 +865,17 @@ void pl_queue_stats(const struct pl *pl, struct pl_queue_stats *st)
 	*st = pl->qs;
 	st->bytes = pl->q_bytes;
 	pthread_mutex_unlock((pthread_mutex_t *)&pl->lock);
+}
+
+void pl_preload_tables(struct pl *pl, const char *path)
+{
+	if (!pl->utab)
+		return;
+	pthread_mutex_lock(&pl->utab_lock);
+	utab_preload(pl);
+	if (path)
+		utab_mapper_preload(pl->utab, path);
+	pthread_mutex_unlock(&pl->utab_lock);
 }
 
 void pl_preload_kernel(struct pl *pl)

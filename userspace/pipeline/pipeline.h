@@ -204,6 +204,13 @@ bool pl_utab_stats(const struct pl *pl, struct utab_stats *st);
  * on a small machine) now rather than at the first sample.
  */
 void pl_preload_kernel(struct pl *pl);
+/*
+ * The unwind table of @path (a program about to be started and registered
+ * before its exec: swctl record -- CMD) made now, with those of the
+ * libraries almost every program maps, so that the new image's tables are
+ * in the module within milliseconds of its exec.  A no-op when tables are off.
+ */
+void pl_preload_tables(struct pl *pl, const char *path);
 
 /*
  * Decode what the reader queued and call the sinks, waiting up to

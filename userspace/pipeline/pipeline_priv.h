@@ -150,6 +150,7 @@ struct pl {
 	 */
 	struct pl_fresh {
 		pid_t pid;
+		uint64_t since;		/* when it became fresh */
 		uint64_t until;		/* 0: free */
 	} utab_fresh[PL_UTAB_NFRESH];
 	uint64_t utab_fresh_next;	/* next check of the fresh ones; 0: none */
@@ -157,6 +158,9 @@ struct pl {
 
 #define PL_UTAB_CHECK_NS	1000000000ULL
 #define PL_UTAB_FRESH_NS	10000000ULL
+/* ... and every PL_UTAB_EARLY_NS in the first PL_UTAB_EARLY_FOR_NS (the loader's work) */
+#define PL_UTAB_EARLY_NS	2000000ULL
+#define PL_UTAB_EARLY_FOR_NS	300000000ULL
 #define PL_UTAB_FRESH_FOR_NS	3000000000ULL
 
 #define PL_MAX_UNWIND	256

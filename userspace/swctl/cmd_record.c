@@ -525,6 +525,25 @@ static void print_summary(struct rec_session *r, uint32_t mode, double secs, dou
 			"swctl: no samples: the targets did not run on a CPU while recorded");
 }
 
+/* The file execvp() will run for @cmd, or NULL. */
+static char *command_path(const char *cmd)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char *full;
+
+	if (strchr(cmd, '/'))
+		return access(cmd, X_OK) ? NULL : strdup(cmd);
+	for (p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		if (asprintf(&full, "%.*s/%s", (int)(end - p), end == p ? "." : p, cmd) < 0)
+			return NULL;
+		if (!access(full, X_OK))
+			return full;
+		free(full);
+	}
+	return NULL;
+}
+
 /* Fork CMD stopped before exec, so that it is registered before it runs. */
 static pid_t spawn_stopped(char **argv, int *go_fd)
 {
@@ -740,6 +759,13 @@ int cmd_record(int argc, char **argv)
 		}
 		ret = 1;
 		goto out;
+	}
+	if (child > 0) {
+		/* its tables ready before it runs (the default user walk) */
+		char *path = command_path(a.cmd[0]);
+
+		pl_preload_tables(pl, path);
+		free(path);
 	}
 	/* registered first: a short-lived -p target is not missed while kallsyms loads */
 	if (a.ro.kernel)
