@@ -149,6 +149,7 @@ static unsigned int ustack_capture_tab(const struct swprof_umaps *m, struct pt_r
 {
 	unsigned long ip = uregs->ip, sp = uregs->sp, bp = uregs->bp, cfa, ra, nsp;
 	const struct swprof_unwind_row *row;
+	const void *hint = NULL;	/* utab.c's: the mapping of the last lookup */
 	unsigned int n = 0;
 	bool first = true;
 
@@ -156,7 +157,7 @@ static unsigned int ustack_capture_tab(const struct swprof_umaps *m, struct pt_r
 	ips[n++] = ip;
 	pagefault_disable();
 	for (;;) {
-		row = swprof_umaps_row(m, first ? ip : ip - 1);
+		row = swprof_umaps_row(m, first ? ip : ip - 1, &hint);
 		if (row && row->cfa == SWPROF_CFA_END)
 			goto complete;
 		if (row && row->cfa != SWPROF_CFA_NONE) {
@@ -168,9 +169,19 @@ static unsigned int ustack_capture_tab(const struct swprof_umaps *m, struct pt_r
 				cfa = sp + 8 + ((ip & 15) >= 11 ? 8 : 0);
 			if (cfa & 7)
 				goto incomplete;
-			ureg_read(ra, cfa - 8, fault);
-			if (row->bp == SWPROF_BP_CFA)
-				ureg_read(bp, cfa + row->bp_off, fault);
+			if (row->bp == SWPROF_BP_CFA) {
+				/* one uaccess section for both: rbp is saved next to the return address */
+				unsigned long a = cfa - 8, b = cfa + row->bp_off;
+				unsigned long lo = min(a, b), len = max(a, b) + 8 - lo;
+
+				if (len > 64 || !user_access_begin((const void __user *)lo, len))
+					goto incomplete;
+				unsafe_get_user(ra, (const unsigned long __user *)a, fault_end);
+				unsafe_get_user(bp, (const unsigned long __user *)b, fault_end);
+				user_access_end();
+			} else {
+				ureg_read(ra, cfa - 8, fault);
+			}
 			nsp = cfa;
 		} else {
 			if (!bp)

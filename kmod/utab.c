@@ -42,7 +42,24 @@ struct swprof_utab {
 	u64 mem;
 	struct rcu_head rcu;
 	struct swprof_unwind_row *rows;	/* kvmalloc'd */
+	/*
+	 * Page index: pidx[p] = the first row at or past page base_page + p
+	 * (4 KiB pages of pc), so a lookup searches a page's few rows, not
+	 * the whole table.  NULL for a sparse table (then: the whole table).
+	 */
+	u32 base_page, npages;
+	u32 *pidx;
+	/*
+	 * Lookup cache, direct-mapped: (pc << 32 | row index) of addresses
+	 * looked up before (a profile's return addresses repeat).  Written
+	 * by samplers on any CPU without a lock: one 64-bit store, so a
+	 * reader sees an old entry or a new one, never half of each.
+	 */
+	u64 cache[];
 };
+
+#define UTAB_PAGE_SHIFT	12
+#define UTAB_CACHE_BITS	9
 
 struct swprof_umap {
 	u64 start, end, bias;
@@ -76,6 +93,7 @@ static void utab_free_rcu(struct rcu_head *head)
 	struct swprof_utab *t = container_of(head, struct swprof_utab, rcu);
 
 	kvfree(t->rows);
+	kvfree(t->pidx);
 	swprof_mem_uncharge(t->mem);
 	kfree(t);
 }
@@ -111,6 +129,35 @@ static bool row_ok(const struct swprof_unwind_row *r)
 	}
 }
 
+static int utab_index(struct swprof_utab *t)
+{
+	u32 base = t->rows[0].pc >> UTAB_PAGE_SHIFT;
+	u32 npages = (t->rows[t->nr - 1].pc >> UTAB_PAGE_SHIFT) - base + 1;
+	u32 p, i = 0;
+	u64 mem = (u64)npages * sizeof(*t->pidx);
+	int err;
+
+	if (npages > t->nr / 4 + 1024)
+		return 0;
+	err = swprof_mem_charge(mem);
+	if (err)
+		return err;
+	t->pidx = kvmalloc_array(npages, sizeof(*t->pidx), GFP_KERNEL_ACCOUNT);
+	if (!t->pidx) {
+		swprof_mem_uncharge(mem);
+		return -ENOMEM;
+	}
+	t->mem += mem;
+	t->base_page = base;
+	t->npages = npages;
+	for (p = 0; p < npages; p++) {
+		while (i < t->nr && (t->rows[i].pc >> UTAB_PAGE_SHIFT) < base + p)
+			i++;
+		t->pidx[p] = i;
+	}
+	return 0;
+}
+
 long swprof_utab_add(struct swprof_utab_owner *o, void __user *uarg)
 {
 	struct swprof_unwind_table a;
@@ -125,11 +172,13 @@ long swprof_utab_add(struct swprof_utab_owner *o, void __user *uarg)
 		return -EINVAL;
 	if (a.nr_rows > SWPROF_MAX_UNWIND_ROWS)
 		return -E2BIG;
-	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	t = kzalloc(struct_size(t, cache, 1U << UTAB_CACHE_BITS), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return -ENOMEM;
 	t->nr = a.nr_rows;
-	t->mem = sizeof(*t) + (u64)a.nr_rows * sizeof(*t->rows);
+	t->mem = struct_size(t, cache, 1U << UTAB_CACHE_BITS) +
+		 (u64)a.nr_rows * sizeof(*t->rows);
+	/* the page index, if the rows are not too sparse: at most a page entry per 4 rows + 1 Ki */
 	err = swprof_mem_charge(t->mem);
 	if (err) {
 		kfree(t);
@@ -151,6 +200,9 @@ long swprof_utab_add(struct swprof_utab_owner *o, void __user *uarg)
 	/* nothing may apply past the last row's start but "no rule" or "end" */
 	if (t->rows[a.nr_rows - 1].cfa != SWPROF_CFA_NONE &&
 	    t->rows[a.nr_rows - 1].cfa != SWPROF_CFA_END)
+		goto fail;
+	err = utab_index(t);
+	if (err)
 		goto fail;
 	mutex_lock(&utab_lock);
 	id = idr_alloc(&o->ids, t, 1, 0, GFP_KERNEL);
@@ -349,13 +401,17 @@ const struct swprof_umaps *swprof_umaps_find(const struct mm_struct *mm)
 }
 
 const struct swprof_unwind_row *swprof_umaps_row(const struct swprof_umaps *m,
-						 unsigned long addr)
+						 unsigned long addr, const void **hint)
 {
-	const struct swprof_umap *map = NULL;
-	const struct swprof_utab *t;
-	u32 lo = 0, hi = m->nr, mid;
-	u64 pc;
+	const struct swprof_umap *map = *hint;
+	struct swprof_utab *t;
+	u32 lo = 0, hi = m->nr, mid, slot;
+	u64 pc, e;
 
+	/* consecutive frames are often in the same file */
+	if (map && addr >= map->start && addr < map->end)
+		goto found;
+	map = NULL;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		if (addr < m->maps[mid].start) {
@@ -369,13 +425,31 @@ const struct swprof_unwind_row *swprof_umaps_row(const struct swprof_umaps *m,
 	}
 	if (!map)
 		return NULL;
+	*hint = map;
+found:
 	pc = addr - map->bias;
 	t = map->tab;
 	if (pc > U32_MAX || pc < t->rows[0].pc)
 		return NULL;
-	/* the last row whose pc <= the address */
+	slot = ((u32)pc * 0x9E3779B1u) >> (32 - UTAB_CACHE_BITS);
+	e = READ_ONCE(t->cache[slot]);
+	if (e && (u32)(e >> 32) == (u32)pc && (u32)e < t->nr)
+		return &t->rows[(u32)e];
+	/* the last row whose pc <= the address, among the rows of its page */
 	lo = 0;
 	hi = t->nr;
+	if (t->pidx) {
+		u32 page = ((u32)pc >> UTAB_PAGE_SHIFT) - t->base_page;
+
+		if (page >= t->npages)
+			return &t->rows[t->nr - 1];
+		lo = t->pidx[page] ? t->pidx[page] - 1 : 0;
+		if (page + 1 < t->npages)
+			hi = t->pidx[page + 1];
+		/* hi > lo: the row starting the page, or the one before it, covers pc */
+		if (hi <= lo)
+			hi = lo + 1;
+	}
 	while (hi - lo > 1) {
 		mid = lo + (hi - lo) / 2;
 		if (t->rows[mid].pc <= pc)
@@ -383,5 +457,6 @@ const struct swprof_unwind_row *swprof_umaps_row(const struct swprof_umaps *m,
 		else
 			hi = mid;
 	}
+	WRITE_ONCE(t->cache[slot], (u64)(u32)pc << 32 | lo);
 	return &t->rows[lo];
 }

@@ -35,6 +35,6 @@ long swprof_umaps_set(struct swprof_utab_owner *o, const struct swprof_unwind_ma
 struct swprof_umaps;
 const struct swprof_umaps *swprof_umaps_find(const struct mm_struct *mm);
 const struct swprof_unwind_row *swprof_umaps_row(const struct swprof_umaps *m,
-						 unsigned long addr);
+						 unsigned long addr, const void **hint);
 
 #endif
