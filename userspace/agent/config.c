@@ -733,7 +733,7 @@ int agent_config_defaults(struct agent_config *cfg)
 	cfg->log_level = SW_LOG_INFO;
 	cfg->agent.spool_max_bytes = 256ULL << 20;
 	cfg->agent.ring_bytes = 64ULL << 10;
-	cfg->agent.off_cpu_stack_bytes = 8192;
+	cfg->agent.off_cpu_stack_bytes = 0;
 	cfg->agent.unwind_ring_bytes = 1ULL << 20;
 	if (split_list("localhost:11800", &cfg->backend.addrs, &cfg->backend.nr_addrs) ||
 	    !(cfg->backend.ca_pem_path = strdup("ca.pem")) ||

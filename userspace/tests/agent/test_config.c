@@ -45,7 +45,7 @@ static void expect_defaults(struct __test_metadata *_metadata, const struct agen
 	EXPECT_STREQ("/run/swprof/agent.sock", c->agent.status_socket);
 	EXPECT_STREQ("/var/lib/swprof/spool", c->agent.spool_dir);
 	EXPECT_EQ(256ULL << 20, c->agent.spool_max_bytes);
-	EXPECT_EQ(8192, c->agent.off_cpu_stack_bytes);
+	EXPECT_EQ(0, c->agent.off_cpu_stack_bytes);
 	EXPECT_EQ(0, c->agent.on_cpu_stack_bytes);
 	EXPECT_EQ(1ULL << 20, c->agent.unwind_ring_bytes);
 	EXPECT_EQ(64ULL << 10, c->agent.ring_bytes);
