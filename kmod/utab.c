@@ -9,7 +9,11 @@
  * Objects and lifetimes:
  *  - a table (struct swprof_utab) is immutable once uploaded, refcounted:
  *    one reference for its id in the owner's idr, one per map set that
- *    points into it; freed a grace period after the last goes;
+ *    points into it.  Samplers reach a table only through a set, and a set
+ *    drops its references a grace period after it was unhashed: so when
+ *    the last reference goes no sampler can be looking, and the table is
+ *    freed at once (no RCU callback of its own, none queued by another:
+ *    the module's exit needs one rcu_barrier());
  *  - a map set (struct swprof_umaps) is immutable too, hashed by mm (RCU),
  *    on its owner's list; replaced whole, never edited; it pins the mm
  *    struct (mmgrab: the pointer cannot be reused while it is hashed), not
@@ -40,7 +44,6 @@ struct swprof_utab {
 	refcount_t refs;
 	u32 nr;
 	u64 mem;
-	struct rcu_head rcu;
 	struct swprof_unwind_row *rows;	/* kvmalloc'd */
 	/*
 	 * Page index: pidx[p] = the first row at or past page base_page + p
@@ -88,20 +91,15 @@ int swprof_umaps_check(const struct swprof_unwind_maps *a)
 	return 0;
 }
 
-static void utab_free_rcu(struct rcu_head *head)
+/* Also from a set's RCU callback (softirq): kvfree() defers vmalloc'd memory there. */
+static void utab_put(struct swprof_utab *t)
 {
-	struct swprof_utab *t = container_of(head, struct swprof_utab, rcu);
-
+	if (!refcount_dec_and_test(&t->refs))
+		return;
 	kvfree(t->rows);
 	kvfree(t->pidx);
 	swprof_mem_uncharge(t->mem);
 	kfree(t);
-}
-
-static void utab_put(struct swprof_utab *t)
-{
-	if (refcount_dec_and_test(&t->refs))
-		call_rcu(&t->rcu, utab_free_rcu);
 }
 
 static bool row_ok(const struct swprof_unwind_row *r)
