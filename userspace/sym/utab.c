@@ -548,6 +548,13 @@ static int compile_debug_frame(Elf *elf, const GElf_Ehdr *eh, struct utab *t)
 	return err;
 }
 
+static void utab_clear(struct utab *t)
+{
+	t->rows = NULL;
+	t->nr = 0;
+	t->source = UTAB_SRC_NONE;
+}
+
 static int compile_elf(Elf *elf, struct utab *t)
 {
 	uint64_t *starts = NULL;
@@ -556,9 +563,7 @@ static int compile_elf(Elf *elf, struct utab *t)
 	long n = 0;
 	int err;
 
-	t->rows = NULL;
-	t->nr = 0;
-	t->source = UTAB_SRC_NONE;
+	utab_clear(t);
 	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64)
 		return -ENOEXEC;
@@ -592,9 +597,7 @@ int utab_compile_fd(int fd, struct utab *t)
 	Elf *elf;
 	int err;
 
-	t->rows = NULL;
-	t->nr = 0;
-	t->source = UTAB_SRC_NONE;
+	utab_clear(t);
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf)
@@ -608,9 +611,7 @@ int utab_compile_path(const char *path, struct utab *t)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
 
-	t->rows = NULL;
-	t->nr = 0;
-	t->source = UTAB_SRC_NONE;
+	utab_clear(t);
 	if (fd < 0)
 		return -errno;
 	err = utab_compile_fd(fd, t);
@@ -623,9 +624,7 @@ int utab_compile_image(const void *image, size_t size, struct utab *t)
 	Elf *elf;
 	int err;
 
-	t->rows = NULL;
-	t->nr = 0;
-	t->source = UTAB_SRC_NONE;
+	utab_clear(t);
 	elf_version(EV_CURRENT);
 	elf = elf_memory((char *)image, size);
 	if (!elf)
@@ -638,9 +637,7 @@ int utab_compile_image(const void *image, size_t size, struct utab *t)
 void utab_release(struct utab *t)
 {
 	free(t->rows);
-	t->rows = NULL;
-	t->nr = 0;
-	t->source = UTAB_SRC_NONE;
+	utab_clear(t);
 }
 
 const struct swprof_unwind_row *utab_find(const struct swprof_unwind_row *rows, size_t nr,

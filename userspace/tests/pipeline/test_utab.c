@@ -14,41 +14,10 @@
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "kselftest_harness.h"
+#include "fake_child.h"
 #include "fake_swprof.h"
 #include "fake_epoll.h"
 #include "pipeline_priv.h"
-
-static pid_t spawn_sleep(void)
-{
-	pid_t pid = fork();
-	char *argv[] = { "sleep", "30", NULL };
-
-	if (!pid) {
-		execv("/bin/sleep", argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static bool wait_exec(pid_t pid)
-{
-	char path[64], buf[8192];
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (i = 0; i < 500; i++) {
-		FILE *f = fopen(path, "r");
-		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-		if (f)
-			fclose(f);
-		buf[n] = 0;
-		if (strstr(buf, "/sleep") && strstr(buf, "libc.so"))
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
 
 static unsigned int live_tables(void)
 {

@@ -20,6 +20,7 @@
 #pragma GCC diagnostic ignored "-Wmissing-prototypes"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "kselftest_harness.h"
+#include "fake_child.h"
 #include "sym.h"
 #include "utab.h"
 #include "fixtures/sym/fixture.h"
@@ -588,39 +589,6 @@ TEST(reference_walk_through_libc_qsort_reaches_main)
 }
 
 /* ---- the mapper on child processes --------------------------------------- */
-
-static pid_t spawn_sleep(void)
-{
-	pid_t pid = fork();
-	char *argv[] = { "sleep", "30", NULL };
-
-	if (!pid) {
-		execv("/bin/sleep", argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Wait until @pid runs /bin/sleep (its maps show it). */
-static bool wait_exec(pid_t pid)
-{
-	char path[64], buf[8192];
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (i = 0; i < 500; i++) {
-		FILE *f = fopen(path, "r");
-		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-		if (f)
-			fclose(f);
-		buf[n] = 0;
-		if (strstr(buf, "/sleep") && strstr(buf, "libc.so"))
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
 
 TEST(mapper_on_children)
 {
