@@ -50,10 +50,10 @@ static bool utab_wanted(const struct pl *pl, const struct pl_reg_opts *o)
 }
 
 /*
- * @pid's maps change soon (it starts, or exec'd): the reader checks them
- * every PL_UTAB_FRESH_NS for a while (pl_utab_fresh_tick()).  Under utab_lock.
+ * @pid's maps change soon (it exec'd, or @pre_exec: it will): the reader
+ * checks them often for a while (pl_utab_fresh_tick()).  Under utab_lock.
  */
-static void utab_fresh(struct pl *pl, pid_t pid)
+static void utab_fresh(struct pl *pl, pid_t pid, bool pre_exec)
 {
 	struct pl_fresh *f, *slot = &pl->utab_fresh[0];
 	uint64_t now = sw_now_ns();
@@ -67,8 +67,9 @@ static void utab_fresh(struct pl *pl, pid_t pid)
 			slot = f;	/* a free one, else the one that ends first */
 	}
 	slot->pid = pid;
+	slot->pre_exec = pre_exec;
 	slot->since = now;
-	slot->until = now + PL_UTAB_FRESH_FOR_NS;
+	slot->until = pre_exec ? UINT64_MAX : now + PL_UTAB_FRESH_FOR_NS;
 	pl->utab_fresh_next = now + PL_UTAB_EARLY_NS;
 }
 
@@ -129,22 +130,27 @@ static void utab_preload(struct pl *pl)
 }
 
 /*
- * Push @pid's mappings (before sampling starts, after an exec).  Failures
- * leave the process to frame pointers; the mapper counts them.
+ * Push @pid's mappings (before sampling starts; @execd: after an exec).
+ * Failures leave the process to frame pointers; the mapper counts them.
  */
-static void utab_push(struct pl *pl, pid_t pid, bool force)
+static void utab_push(struct pl *pl, pid_t pid, bool force, bool execd)
 {
+	bool fresh = execd;
 	int err = 0;
 
 	pthread_mutex_lock(&pl->utab_lock);
 	/* our own child before its exec (record -- CMD): its image comes next */
-	if (own_child_before_exec(pid))
+	if (!execd && own_child_before_exec(pid)) {
 		utab_preload(pl);
-	else if (force || !utab_mapper_knows(pl->utab, pid))
+		fresh = true;
+	} else if (force || execd || !utab_mapper_knows(pl->utab, pid)) {
 		err = utab_mapper_push(pl->utab, pid, force);
-	utab_fresh(pl, pid);	/* from now: a push can take a while */
+	}
+	if (fresh)
+		utab_fresh(pl, pid, !execd);	/* from now: a push can take a while */
 	pthread_mutex_unlock(&pl->utab_lock);
-	pl_reader_wake(pl);	/* to take the fresh process into account */
+	if (fresh)
+		pl_reader_wake(pl);	/* to take the fresh process into account */
 	if (err < 0 && err != -ESRCH)
 		sw_debug("unwind tables of process %d: %s", (int)pid, strerror(-err));
 }
@@ -188,9 +194,18 @@ int pl_utab_fresh_tick(struct pl *pl)
 			if (!f->until)
 				continue;
 			any = true;
+			if (f->pre_exec) {
+				if (own_child_before_exec(f->pid)) {
+					early = true;
+					continue;
+				}
+				/* it exec'd: the window starts now */
+				f->pre_exec = false;
+				f->since = now;
+				f->until = now + PL_UTAB_FRESH_FOR_NS;
+			}
 			early |= now - f->since < PL_UTAB_EARLY_FOR_NS;
-			if (!own_child_before_exec(f->pid) &&
-			    utab_mapper_push(pl->utab, f->pid, false) == -ESRCH)
+			if (utab_mapper_push(pl->utab, f->pid, false) == -ESRCH)
 				f->until = 0;
 		}
 		pl->utab_fresh_next = !any ? 0 :
@@ -607,7 +622,7 @@ static int reg_add_thread(struct pl *pl, struct pl_sink *s, struct pl_reg *reg, 
 	if (!pl->sw)
 		return -ENODEV;
 	if (utab_wanted(pl, &reg->o))
-		utab_push(pl, pid, false);	/* before sampling starts */
+		utab_push(pl, pid, false, false);	/* before sampling starts */
 	target_opts(&reg->o, &to, tid);
 	err = swprof_register(pl->sw, &to, &t);
 	if (err) {
@@ -689,7 +704,7 @@ static int reg_add_group(struct pl *pl, struct pl_sink *s, struct pl_reg *reg)
 	g->kind = PL_POLL_GROUP;
 	g->reg = reg;
 	if (utab_wanted(pl, &reg->o))
-		utab_push(pl, reg->pid, false);	/* before sampling starts */
+		utab_push(pl, reg->pid, false, false);	/* before sampling starts */
 	target_opts(&reg->o, &to, reg->pid);
 	err = swprof_register_process(pl->sw, &to, &g->g);
 	if (err) {
@@ -965,7 +980,7 @@ void pl_process(struct pl *pl, struct pl_target *rt, const struct swprof_rec *re
 		stack_cache_forget_pid(pl->cache, e->pid);
 		/* the new image's files: once per process (every thread has the record) */
 		if (utab_wanted(pl, &rt->reg->o))
-			utab_push(pl, e->pid, false);
+			utab_push(pl, e->pid, false, true);
 		rt->pid = e->pid;
 		rt->tid = e->tid;
 		break;

@@ -144,14 +144,17 @@ struct pl {
 	bool utab_preloaded;		/* utab_preload() ran */
 	uint64_t utab_checked_ns;	/* last check of the processes' maps */
 	/*
-	 * Processes just registered or exec'd: the dynamic loader maps their
-	 * libraries in the next milliseconds, so their maps are checked every
-	 * PL_UTAB_FRESH_NS for PL_UTAB_FRESH_FOR_NS, not every second.
+	 * Processes that just exec'd (or our child about to): the dynamic
+	 * loader maps their libraries in the next milliseconds, so their maps
+	 * are checked every PL_UTAB_EARLY_NS, then every PL_UTAB_FRESH_NS for
+	 * PL_UTAB_FRESH_FOR_NS, not every second.  A process registered while
+	 * it runs has its libraries mapped already: it is not fresh.
 	 */
 	struct pl_fresh {
 		pid_t pid;
 		uint64_t since;		/* when it became fresh */
-		uint64_t until;		/* 0: free */
+		uint64_t until;		/* 0: free; UINT64_MAX: pre_exec */
+		bool pre_exec;		/* our child, its exec still to come: the clock starts then */
 	} utab_fresh[PL_UTAB_NFRESH];
 	uint64_t utab_fresh_next;	/* next check of the fresh ones; 0: none */
 };
