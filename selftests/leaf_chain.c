@@ -10,6 +10,7 @@
  * selftests/stacks-in-guest checks the share of complete stacks.
  */
 #include <stdlib.h>
+#include <unistd.h>
 #include <time.h>
 
 /* noipa: no inlining, cloning (lc_leaf.constprop.0) or IPA-RA */
@@ -52,6 +53,13 @@ int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 1;
 
+	/*
+	 * Measure a running process, not its first milliseconds: until the
+	 * tables of what the loader mapped reach the module, a process that
+	 * swctl record -- CMD started is walked by frame pointers (the start-up
+	 * window, docs/testing.md).  Sleeping takes no CPU samples.
+	 */
+	usleep(300000);
 	lc_top(now_ns() + (long)(seconds * 1e9));
 	return 0;
 }

@@ -394,7 +394,7 @@ int main(int argc, char **argv)
 	 * until their tables are in the module the walk is by frame pointers.
 	 * stacks-in-guest measures that start-up window on its own.
 	 */
-	usleep(100000);
+	usleep(300000);
 	if (argc > 3)
 		for (i = 3; i < argc; i++)
 			run_phase(argv[i]);
