@@ -153,6 +153,8 @@ static unsigned int ustack_capture_tab(const struct swprof_umaps *m, struct pt_r
 	unsigned int n = 0;
 	bool first = true;
 
+	if (!max)
+		return 0;
 	*flags |= SWPROF_SAMPLE_UTABLE;
 	ips[n++] = ip;
 	pagefault_disable();
