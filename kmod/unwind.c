@@ -143,79 +143,106 @@ fault:
  * move up the stack.  The walk is complete when it ends at an END row (the
  * outermost frame), a zero return address or a zero frame pointer; else the
  * sample is flagged UINCOMPLETE.
+ *
+ * User access is opened once for the whole walk (closed only around the
+ * search of a rule the cache does not hold), over the stack from the
+ * interrupted sp to the top of user space: the thread's own stack and
+ * nothing below it, where every word read must lie.
  */
-static unsigned int ustack_capture_tab(const struct swprof_umaps *m, struct pt_regs *uregs,
-				       u64 *ips, unsigned int max, u32 *flags)
+static noinline unsigned int ustack_capture_tab(const struct swprof_umaps *m,
+						struct pt_regs *uregs, u64 *ips,
+						unsigned int max, u32 *flags)
 {
-	unsigned long ip = uregs->ip, sp = uregs->sp, bp = uregs->bp, cfa, ra, nsp;
-	const struct swprof_unwind_row *row;
-	const void *hint = NULL;	/* utab.c's: the mapping of the last lookup */
+	unsigned long ip = uregs->ip, sp = uregs->sp, bp = uregs->bp, cfa, ra;
+	const unsigned long lo = sp, top = TASK_SIZE_MAX - sizeof(unsigned long);
+	const unsigned long span = top - lo;	/* valid while sp <= top, checked below */
+	struct swprof_urule r, wide;
 	unsigned int n = 0;
-	bool first = true;
+	u64 e;
 
 	if (!max)
 		return 0;
 	*flags |= SWPROF_SAMPLE_UTABLE;
 	ips[n++] = ip;
+	if (sp > top) {
+		*flags |= SWPROF_SAMPLE_UFAULT | SWPROF_SAMPLE_UINCOMPLETE;
+		return n;
+	}
 	pagefault_disable();
+	/* the interrupted frame by its own address, the callers' by the call's */
+	e = swprof_umaps_cached(m, ip) ?: swprof_umaps_search(m, ip, &wide);
+	if (!user_access_begin((const void __user *)lo, TASK_SIZE_MAX - lo)) {
+		*flags |= SWPROF_SAMPLE_UFAULT;
+		goto incomplete;
+	}
 	for (;;) {
-		row = swprof_umaps_row(m, first ? ip : ip - 1, &hint);
-		if (row && row->cfa == SWPROF_CFA_END)
-			goto complete;
-		if (row && row->cfa != SWPROF_CFA_NONE) {
-			if (row->cfa == SWPROF_CFA_SP)
-				cfa = sp + row->cfa_off;
-			else if (row->cfa == SWPROF_CFA_BP)
-				cfa = bp + row->cfa_off;
-			else
-				cfa = sp + 8 + ((ip & 15) >= 11 ? 8 : 0);
-			if (cfa & 7)
-				goto incomplete;
-			if (row->bp == SWPROF_BP_CFA) {
-				/* one uaccess section for both: rbp is saved next to the return address */
-				unsigned long a = cfa - 8, b = cfa + row->bp_off;
-				unsigned long lo = min(a, b), len = max(a, b) + 8 - lo;
-
-				if (len > 64 || !user_access_begin((const void __user *)lo, len))
-					goto incomplete;
-				unsafe_get_user(ra, (const unsigned long __user *)a, fault_end);
-				unsafe_get_user(bp, (const unsigned long __user *)b, fault_end);
-				user_access_end();
-			} else {
-				ureg_read(ra, cfa - 8, fault);
-			}
-			nsp = cfa;
-		} else {
+		if (likely(e != UMAPS_WIDE))
+			swprof_urule_unpack(e, &r);
+		else
+			r = wide;
+		if (likely(r.cfa == SWPROF_CFA_SP)) {
+			cfa = sp + r.cfa_off;
+		} else if (r.cfa == SWPROF_CFA_BP) {
+			cfa = bp + r.cfa_off;
+		} else if (r.cfa == SWPROF_CFA_NONE) {
+			/* frame pointer: [rbp] the caller's rbp, [rbp + 8] the return address */
 			if (!bp)
-				goto complete;
-			if ((bp & 7) || bp < sp)
-				goto incomplete;
-			ureg_read(ra, bp + 8, fault);
-			nsp = bp + 16;
-			ureg_read(bp, bp, fault);
+				goto complete_end;
+			cfa = bp + 16;
+			r.bp = SWPROF_BP_CFA;
+			r.bp_off = -16;
+		} else if (r.cfa == SWPROF_CFA_PLT) {
+			cfa = sp + 8 + ((ip & 15) >= 11 ? 8 : 0);
+		} else {
+			goto complete_end;	/* SWPROF_CFA_END */
+		}
+		/*
+		 * Every word read lies between the interrupted sp and the top of
+		 * user space: cfa moves up the stack, the return address is the
+		 * word below it, the saved rbp anywhere in that range.
+		 */
+		if (unlikely((cfa & 7) || cfa <= sp || cfa > TASK_SIZE_MAX))
+			goto bad_cfa;
+		unsafe_get_user(ra, (const unsigned long __user *)(cfa - 8), fault_end);
+		if (r.bp == SWPROF_BP_CFA) {
+			if (unlikely(cfa + r.bp_off - lo > span))
+				goto incomplete_end;
+			unsafe_get_user(bp, (const unsigned long __user *)(cfa + r.bp_off), fault_end);
 		}
 		if (!ra)
-			goto complete;
-		if (nsp <= sp) {
-			*flags |= SWPROF_SAMPLE_UBADFP;
-			goto incomplete;
-		}
-		if (n == max) {
+			goto complete_end;
+		if (unlikely(n == max)) {
 			*flags |= SWPROF_SAMPLE_UTRUNC;
-			goto incomplete;
+			goto incomplete_end;
 		}
 		ips[n++] = ra;
 		ip = ra;
-		sp = nsp;
-		first = false;
+		sp = cfa;
+		e = swprof_umaps_cached(m, ip - 1);
+		if (unlikely(!e)) {
+			/* a miss: no call with user access open */
+			user_access_end();
+			e = swprof_umaps_search(m, ip - 1, &wide);
+			if (!user_access_begin((const void __user *)lo, TASK_SIZE_MAX - lo)) {
+				*flags |= SWPROF_SAMPLE_UFAULT;
+				goto incomplete;
+			}
+		}
 	}
+bad_cfa:
+	if (!(cfa & 7) && cfa <= sp)
+		*flags |= SWPROF_SAMPLE_UBADFP;
+	goto incomplete_end;
 fault_end:
-	user_access_end();
-fault:
 	*flags |= SWPROF_SAMPLE_UFAULT;
+incomplete_end:
+	user_access_end();
 incomplete:
 	*flags |= SWPROF_SAMPLE_UINCOMPLETE;
-complete:
+	pagefault_enable();
+	return n;
+complete_end:
+	user_access_end();
 	pagefault_enable();
 	return n;
 }
@@ -268,12 +295,15 @@ u32 swprof_capture(const struct swprof_stack_cfg *c, struct pt_regs *regs, bool 
 	if (uregs && (c->flags & SWPROF_TARGET_USTACK)) {
 		const struct swprof_umaps *m;
 
-		rcu_read_lock();
+		/*
+		 * The callers run with interrupts or preemption disabled: an RCU
+		 * read-side section already, which keeps the set and its tables.
+		 */
+		lockdep_assert_preemption_disabled();
 		m = swprof_umaps_find(current->mm);
 		if (m)
 			nu = ustack_capture_tab(m, uregs, ips + nk, c->udepth, &flags);
-		rcu_read_unlock();
-		if (!m)
+		else
 			nu = ustack_capture(uregs, ips + nk, c->udepth, &flags);
 	}
 	if (uregs && c->raw_size) {

@@ -40,44 +40,6 @@
 #include "uapi.h"
 #include "utab.h"
 
-struct swprof_utab {
-	refcount_t refs;
-	u32 nr;
-	u64 mem;
-	struct swprof_unwind_row *rows;	/* kvmalloc'd */
-	/*
-	 * Page index: pidx[p] = the first row at or past page base_page + p
-	 * (4 KiB pages of pc), so a lookup searches a page's few rows, not
-	 * the whole table.  NULL for a sparse table (then: the whole table).
-	 */
-	u32 base_page, npages;
-	u32 *pidx;
-	/*
-	 * Lookup cache, direct-mapped: (pc << 32 | row index) of addresses
-	 * looked up before (a profile's return addresses repeat).  Written
-	 * by samplers on any CPU without a lock: one 64-bit store, so a
-	 * reader sees an old entry or a new one, never half of each.
-	 */
-	u64 cache[];
-};
-
-#define UTAB_PAGE_SHIFT	12
-#define UTAB_CACHE_BITS	9
-
-struct swprof_umap {
-	u64 start, end, bias;
-	struct swprof_utab *tab;	/* reference held */
-};
-
-struct swprof_umaps {
-	struct hlist_node hnode;	/* utab_hash, by mm */
-	struct list_head onode;		/* owner->sets */
-	struct mm_struct *mm;		/* mmgrab'd */
-	u64 mem;
-	struct rcu_head rcu;
-	u32 nr;
-	struct swprof_umap maps[];
-};
 
 static DEFINE_MUTEX(utab_lock);
 static DEFINE_HASHTABLE(utab_hash, 8);
@@ -170,12 +132,11 @@ long swprof_utab_add(struct swprof_utab_owner *o, void __user *uarg)
 		return -EINVAL;
 	if (a.nr_rows > SWPROF_MAX_UNWIND_ROWS)
 		return -E2BIG;
-	t = kzalloc(struct_size(t, cache, 1U << UTAB_CACHE_BITS), GFP_KERNEL_ACCOUNT);
+	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return -ENOMEM;
 	t->nr = a.nr_rows;
-	t->mem = struct_size(t, cache, 1U << UTAB_CACHE_BITS) +
-		 (u64)a.nr_rows * sizeof(*t->rows);
+	t->mem = sizeof(*t) + (u64)a.nr_rows * sizeof(*t->rows);
 	/* the page index, if the rows are not too sparse: at most a page entry per 4 rows + 1 Ki */
 	err = swprof_mem_charge(t->mem);
 	if (err) {
@@ -294,6 +255,8 @@ long swprof_umaps_set(struct swprof_utab_owner *o, const struct swprof_unwind_ma
 	u32 i;
 	int err;
 
+	/* a cache entry holds the CFA rule + 1 in 3 bits (utab.h) */
+	BUILD_BUG_ON(SWPROF_CFA_END + 1 > 7);
 	if (a.nr_maps) {
 		in = kvmalloc_array(a.nr_maps, sizeof(*in), GFP_KERNEL);
 		m = kvzalloc(struct_size(m, maps, a.nr_maps), GFP_KERNEL_ACCOUNT);
@@ -310,6 +273,7 @@ long swprof_umaps_set(struct swprof_utab_owner *o, const struct swprof_unwind_ma
 				goto out;
 		}
 		m->mem = struct_size(m, maps, a.nr_maps);
+		m->cache = m->cache_mem;
 		err = swprof_mem_charge(m->mem);
 		if (err) {
 			m->mem = 0;
@@ -398,46 +362,14 @@ const struct swprof_umaps *swprof_umaps_find(const struct mm_struct *mm)
 	return NULL;
 }
 
-const struct swprof_unwind_row *swprof_umaps_row(const struct swprof_umaps *m,
-						 unsigned long addr, const void **hint)
+/* The last row of @t whose pc <= @pc (pc >= the first row's). */
+static const struct swprof_unwind_row *utab_find(const struct swprof_utab *t, u32 pc)
 {
-	const struct swprof_umap *map = *hint;
-	struct swprof_utab *t;
-	u32 lo = 0, hi = m->nr, mid, slot;
-	u64 pc, e;
+	u32 lo = 0, hi = t->nr, mid;
 
-	/* consecutive frames are often in the same file */
-	if (map && addr >= map->start && addr < map->end)
-		goto found;
-	map = NULL;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (addr < m->maps[mid].start) {
-			hi = mid;
-		} else if (addr >= m->maps[mid].end) {
-			lo = mid + 1;
-		} else {
-			map = &m->maps[mid];
-			break;
-		}
-	}
-	if (!map)
-		return NULL;
-	*hint = map;
-found:
-	pc = addr - map->bias;
-	t = map->tab;
-	if (pc > U32_MAX || pc < t->rows[0].pc)
-		return NULL;
-	slot = ((u32)pc * 0x9E3779B1u) >> (32 - UTAB_CACHE_BITS);
-	e = READ_ONCE(t->cache[slot]);
-	if (e && (u32)(e >> 32) == (u32)pc && (u32)e < t->nr)
-		return &t->rows[(u32)e];
-	/* the last row whose pc <= the address, among the rows of its page */
-	lo = 0;
-	hi = t->nr;
+	/* among the rows of pc's page */
 	if (t->pidx) {
-		u32 page = ((u32)pc >> UTAB_PAGE_SHIFT) - t->base_page;
+		u32 page = (pc >> UTAB_PAGE_SHIFT) - t->base_page;
 
 		if (page >= t->npages)
 			return &t->rows[t->nr - 1];
@@ -455,6 +387,46 @@ found:
 		else
 			hi = mid;
 	}
-	WRITE_ONCE(t->cache[slot], (u64)(u32)pc << 32 | lo);
 	return &t->rows[lo];
+}
+
+u64 swprof_umaps_search(const struct swprof_umaps *m, unsigned long addr, struct swprof_urule *wide)
+{
+	const struct swprof_unwind_row *row = NULL;
+	const struct swprof_umap *map = NULL;
+	struct swprof_urule r = { .cfa = SWPROF_CFA_NONE };
+	u32 lo = 0, hi = m->nr, mid;
+	u64 pc, e;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (addr < m->maps[mid].start) {
+			hi = mid;
+		} else if (addr >= m->maps[mid].end) {
+			lo = mid + 1;
+		} else {
+			map = &m->maps[mid];
+			break;
+		}
+	}
+	if (map) {
+		pc = addr - map->bias;
+		if (pc <= U32_MAX && pc >= map->tab->rows[0].pc)
+			row = utab_find(map->tab, pc);
+	}
+	if (row)
+		r = (struct swprof_urule){
+			.cfa = row->cfa, .bp = row->bp, .cfa_off = row->cfa_off, .bp_off = row->bp_off,
+		};
+	/* an entry holds offsets that are multiples of 8, 13 and 9 bits signed (utab.h) */
+	if ((r.cfa_off & 7) || r.cfa_off < -(8 << 12) || r.cfa_off >= (8 << 12) ||
+	    r.bp_off < -(8 << 8) || r.bp_off >= (8 << 8)) {
+		*wide = r;
+		return UMAPS_WIDE;
+	}
+	e = (u64)r.bp << 25 | (u64)(r.cfa + 1) << 22 | (u64)((r.bp_off >> 3) & 0x1ff) << 13 |
+	    ((r.cfa_off >> 3) & 0x1fff);
+	if (addr < (1UL << 47))
+		WRITE_ONCE(m->cache[addr & GENMASK(UMAPS_CACHE_BITS - 1, 0)], umaps_tag(addr) | e);
+	return e;
 }

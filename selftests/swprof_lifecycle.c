@@ -191,13 +191,21 @@ TEST(reader_killed)
 	swprof_close(sw);
 }
 
-static atomic_int sleepers_go;
+/*
+ * The sleepers block in read() on a pipe until its write end is closed:
+ * no wakeups while 1024 threads are registered one by one (a thread that
+ * polled every 20 ms made 51k wakeups a second, which kept both TCG vCPUs
+ * busy and made this test take minutes).
+ */
+static int sleepers_pipe[2];
 
 static void *sleeper(void *arg)
 {
+	char c;
+
 	atomic_store((atomic_int *)arg, gettid_());
-	while (!atomic_load(&sleepers_go))
-		usleep(20000);
+	while (read(sleepers_pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
 	return NULL;
 }
 
@@ -205,11 +213,10 @@ static void *sleeper(void *arg)
 
 /*
  * On the debug kernel (tools/debug-kernel: KASAN, lockdep; run-in-guest sets
- * SWPROF_DEBUG_KERNEL=1) 1024 threads waking every 20 ms saturate both TCG
- * vCPUs and registration slows down with every thread added: 256 passed in
- * under a minute there, 512 had not finished after 7 minutes, 1024 hit the
- * 600 s timeout.  The debug kernel is there for KASAN/lockdep/kmemleak, not
- * for scale: it registers 256.
+ * SWPROF_DEBUG_KERNEL=1) registration slowed down with every thread added
+ * when the sleepers still woke every 20 ms: 256 passed in under a minute
+ * there, 512 had not finished after 7 minutes.  The debug kernel is there
+ * for KASAN/lockdep/kmemleak, not for scale: it registers 256.
  */
 static int many_threads(void)
 {
@@ -246,7 +253,7 @@ TEST_F_TIMEOUT(heavy, many_registered, 600)
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl)) TH_LOG("one fd per target: need %d fds", MANY + 64);
 	ASSERT_EQ(0, swprof_open(NULL, &sw));
 	base = wait_nr_targets(sw, 0);
-	atomic_store(&sleepers_go, 0);
+	ASSERT_EQ(0, pipe(sleepers_pipe));
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	for (i = 0; i < many; i++) {
@@ -260,9 +267,10 @@ TEST_F_TIMEOUT(heavy, many_registered, 600)
 		ASSERT_EQ(0, err) TH_LOG("thread %d: %s", i, swprof_strerror(err));
 	}
 	EXPECT_EQ(base + many, nr_targets(sw));
-	atomic_store(&sleepers_go, 1);
+	close(sleepers_pipe[1]);		/* every sleeper's read() returns 0 */
 	for (i = 0; i < many; i++)
 		pthread_join(th[i], NULL);
+	close(sleepers_pipe[0]);
 	for (i = 0; i < many; i++)
 		swprof_target_free(t[i]);
 	EXPECT_EQ(base, wait_nr_targets(sw, base));
