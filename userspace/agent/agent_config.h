@@ -34,6 +34,12 @@ struct agent_finder {
 	int line;			/* of the finder in its file, for messages */
 };
 
+/* A service instance the agent represents for trace profiling (ProfileTask). */
+struct agent_trace_instance {
+	char *service, *instance, *layer;
+	int line;			/* in its file, for messages */
+};
+
 struct agent_config {
 	char *path;			/* the file read, for messages */
 	struct {
@@ -63,6 +69,18 @@ struct agent_config {
 			uint64_t execute_duration_ns, silence_duration_ns;
 		} continuous;
 	} profiling;
+	struct {			/* trace profiling (ProfileTask) */
+		bool active;
+		uint64_t check_interval_ns;	/* getProfileTaskCommands */
+		uint64_t keep_alive_ns;		/* ManagementService.keepAlive */
+		uint64_t flush_interval_ns;	/* ThreadSnapshot batches */
+		uint32_t max_parallel;		/* segments sampled at once per task */
+		uint32_t max_depth;		/* codeSignatures per snapshot, leaf side kept */
+		bool line_numbers;		/* "function:line" */
+		bool kernel_frames;
+		struct agent_trace_instance *instances;
+		size_t nr_instances;
+	} trace;
 	enum sw_log_level log_level;	/* logger.level */
 	struct {			/* swprof's own keys */
 		char *device;

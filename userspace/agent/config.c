@@ -20,7 +20,8 @@
 #include "agent_template.h"
 #include "sw_log.h"
 
-enum key_type { K_STR, K_BOOL, K_DURATION, K_U32, K_SIZE, K_ADDRS, K_LOG_LEVEL, K_FINDERS };
+enum key_type { K_STR, K_BOOL, K_DURATION, K_U32, K_SIZE, K_ADDRS, K_LOG_LEVEL, K_FINDERS,
+		K_INSTANCES };
 
 #define CF(field) offsetof(struct agent_config, field)
 
@@ -53,6 +54,15 @@ static const struct key {
 	  CF(profiling.continuous.execute_duration_ns) },
 	{ "profiling.continuous.trigger.silence_duration", K_DURATION,
 	  CF(profiling.continuous.silence_duration_ns) },
+	{ "trace_profiling.active", K_BOOL, CF(trace.active) },
+	{ "trace_profiling.check_interval", K_DURATION, CF(trace.check_interval_ns) },
+	{ "trace_profiling.keep_alive", K_DURATION, CF(trace.keep_alive_ns) },
+	{ "trace_profiling.flush_interval", K_DURATION, CF(trace.flush_interval_ns) },
+	{ "trace_profiling.max_parallel", K_U32, CF(trace.max_parallel) },
+	{ "trace_profiling.max_depth", K_U32, CF(trace.max_depth) },
+	{ "trace_profiling.line_numbers", K_BOOL, CF(trace.line_numbers) },
+	{ "trace_profiling.kernel_frames", K_BOOL, CF(trace.kernel_frames) },
+	{ "trace_profiling.instances", K_INSTANCES, 0 },
 	{ "logger.level", K_LOG_LEVEL, CF(log_level) },
 	{ "agent.device", K_STR, CF(agent.device) },
 	{ "agent.status_socket", K_STR, CF(agent.status_socket) },
@@ -523,6 +533,115 @@ static void load_finders(struct loader *L, yaml_node_t *seq)
 	}
 }
 
+static void instance_free(struct agent_trace_instance *in)
+{
+	free(in->service);
+	free(in->instance);
+	free(in->layer);
+}
+
+/* An OAP layer name: capitals, digits and '_'. */
+static bool layer_name_ok(const char *v)
+{
+	const char *c;
+
+	for (c = v; *c && (isupper((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_'); c++)
+		;
+	return *v && !*c;
+}
+
+static void load_instance(struct loader *L, yaml_node_t *map, struct agent_trace_instance *in,
+			  size_t idx)
+{
+	static const char *const names[] = { "service", "instance", "layer" };
+	char **fields[] = { &in->service, &in->instance, &in->layer };
+	yaml_node_pair_t *pr;
+	size_t k;
+
+	memset(in, 0, sizeof(*in));
+	in->line = map->start_mark.line + 1;
+	if (!(in->layer = strdup("GENERAL"))) {
+		L->nomem = true;
+		return;
+	}
+	if (map->type != YAML_MAPPING_NODE) {
+		problem(L, true, map->start_mark,
+			"trace_profiling.instances[%zu]: expected a mapping, found %s", idx,
+			node_type_name(map));
+		return;
+	}
+	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(L->doc, pr->key);
+		yaml_node_t *vn = yaml_document_get_node(L->doc, pr->value);
+		const char *name = kn->type == YAML_SCALAR_NODE ? (const char *)kn->data.scalar.value : "";
+		char what[160], *v;
+
+		for (k = 0; k < 3; k++)
+			if (!strcmp(name, names[k]))
+				break;
+		snprintf(what, sizeof(what), "trace_profiling.instances[%zu].%s", idx, name);
+		if (k == 3) {
+			problem(L, false, kn->start_mark, "unknown key %s (ignored)", what);
+			continue;
+		}
+		v = scalar(L, vn, what);
+		if (!v)
+			continue;
+		if (k == 2 && !layer_name_ok(v))
+			problem(L, true, vn->start_mark,
+				"%s: '%s' is not an OAP layer name (such as GENERAL)", what, v);
+		set_str(fields[k], v);
+	}
+	/* a placeholder such as ${SW_AGENT_NAME:} may leave a name empty */
+	if (!in->service || !*in->service)
+		problem(L, true, map->start_mark, "trace_profiling.instances[%zu]: service is required "
+			"(SkyWalking's SW_AGENT_NAME)", idx);
+	if (!in->instance || !*in->instance)
+		problem(L, true, map->start_mark, "trace_profiling.instances[%zu]: instance is required "
+			"(SkyWalking's SW_AGENT_INSTANCE_NAME)", idx);
+}
+
+static void load_instances(struct loader *L, yaml_node_t *seq)
+{
+	struct agent_config *cfg = L->cfg;
+	yaml_node_item_t *it;
+	size_t n, i;
+
+	for (i = 0; i < cfg->trace.nr_instances; i++)
+		instance_free(&cfg->trace.instances[i]);
+	free(cfg->trace.instances);
+	cfg->trace.instances = NULL;
+	cfg->trace.nr_instances = 0;
+	if (seq->type == YAML_SCALAR_NODE && !*(const char *)seq->data.scalar.value)
+		return;		/* "instances:" with nothing: none */
+	if (seq->type != YAML_SEQUENCE_NODE) {
+		problem(L, true, seq->start_mark, "trace_profiling.instances: expected a list, found %s",
+			node_type_name(seq));
+		return;
+	}
+	n = seq->data.sequence.items.top - seq->data.sequence.items.start;
+	cfg->trace.instances = calloc(n ? n : 1, sizeof(*cfg->trace.instances));
+	if (!cfg->trace.instances) {
+		L->nomem = true;
+		return;
+	}
+	for (it = seq->data.sequence.items.start, i = 0; it < seq->data.sequence.items.top; it++, i++) {
+		load_instance(L, yaml_document_get_node(L->doc, *it), &cfg->trace.instances[i], i);
+		cfg->trace.nr_instances++;
+	}
+	for (i = 0; i < cfg->trace.nr_instances; i++)
+		for (n = 0; n < i; n++) {
+			struct agent_trace_instance *a = &cfg->trace.instances[n];
+			struct agent_trace_instance *b = &cfg->trace.instances[i];
+
+			if (a->service && b->service && a->instance && b->instance &&
+			    !strcmp(a->service, b->service) && !strcmp(a->instance, b->instance))
+				problem(L, true, seq->start_mark,
+					"trace_profiling.instances[%zu] repeats instances[%zu] (%s / %s)",
+					i, n, b->service, b->instance);
+		}
+}
+
 static void load_value(struct loader *L, const struct key *k, yaml_node_t *vn)
 {
 	void *field = (char *)L->cfg + k->off;
@@ -531,6 +650,10 @@ static void load_value(struct loader *L, const struct key *k, yaml_node_t *vn)
 
 	if (k->type == K_FINDERS) {
 		load_finders(L, vn);
+		return;
+	}
+	if (k->type == K_INSTANCES) {
+		load_instances(L, vn);
 		return;
 	}
 	v = scalar(L, vn, k->path);
@@ -603,6 +726,7 @@ static void load_value(struct loader *L, const struct key *k, yaml_node_t *vn)
 		break;
 	}
 	case K_FINDERS:
+	case K_INSTANCES:
 		break;
 	}
 	if (err)
@@ -730,6 +854,12 @@ int agent_config_defaults(struct agent_config *cfg)
 	cfg->profiling.continuous.check_interval_ns = 5000000000ULL;
 	cfg->profiling.continuous.execute_duration_ns = 600000000000ULL;
 	cfg->profiling.continuous.silence_duration_ns = 1200000000000ULL;
+	cfg->trace.active = true;
+	cfg->trace.check_interval_ns = 20000000000ULL;
+	cfg->trace.keep_alive_ns = 30000000000ULL;
+	cfg->trace.flush_interval_ns = 500000000ULL;
+	cfg->trace.max_parallel = 5;
+	cfg->trace.max_depth = 500;
 	cfg->log_level = SW_LOG_INFO;
 	cfg->agent.spool_max_bytes = 256ULL << 20;
 	cfg->agent.ring_bytes = 64ULL << 10;
@@ -764,6 +894,9 @@ void agent_config_free(struct agent_config *cfg)
 		finder_free(&cfg->discovery.finders[i]);
 	free(cfg->discovery.finders);
 	free(cfg->profiling.continuous.meter_prefix);
+	for (i = 0; i < cfg->trace.nr_instances; i++)
+		instance_free(&cfg->trace.instances[i]);
+	free(cfg->trace.instances);
 	free(cfg->agent.device);
 	free(cfg->agent.status_socket);
 	free(cfg->agent.spool_dir);

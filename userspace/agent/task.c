@@ -10,7 +10,6 @@
 #include "agent_task.h"
 #include "agent_task_priv.h"
 
-#define SHOWN		40	/* characters of a bad value quoted in a reason */
 
 enum key {
 	K_TASK_ID, K_SERIAL, K_PROCESS_ID, K_UPDATE, K_START, K_TRIGGER, K_TARGET, K_DURATION,
@@ -67,7 +66,7 @@ void agent_task_free(struct agent_task *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static int __attribute__((format(printf, 3, 4))) bad(char *why, size_t whylen, const char *fmt, ...)
+int agent_bad(char *why, size_t whylen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,25 +77,34 @@ static int __attribute__((format(printf, 3, 4))) bad(char *why, size_t whylen, c
 	return -EINVAL;
 }
 
-/* "KEY 'VALUE' @what", the value cut at SHOWN characters. */
+int agent_bad_value(char *why, size_t whylen, const char *key, const char *value, const char *what)
+{
+	return agent_bad(why, whylen, "%s '%.*s%s' %s", key, AGENT_SHOWN, value,
+			 strlen(value) > AGENT_SHOWN ? "..." : "", what);
+}
+
+int agent_arg_number(const char *key, const char *value, int64_t *out, char *why, size_t whylen)
+{
+	int err;
+
+	if (!value)
+		return agent_bad(why, whylen, "no %s", key);
+	err = agent_parse_decimal(value, out);
+	if (err == -ERANGE)
+		return agent_bad_value(why, whylen, key, value, "is out of range");
+	if (err)
+		return agent_bad_value(why, whylen, key, value, "is not a number");
+	return 0;
+}
+
 static int bad_value(char *why, size_t whylen, enum key k, const char *value, const char *what)
 {
-	return bad(why, whylen, "%s '%.*s%s' %s", key_names[k], SHOWN, value,
-		   strlen(value) > SHOWN ? "..." : "", what);
+	return agent_bad_value(why, whylen, key_names[k], value, what);
 }
 
 static int number(const char *const *v, enum key k, int64_t *out, char *why, size_t whylen)
 {
-	int err;
-
-	if (!v[k])
-		return bad(why, whylen, "no %s", key_names[k]);
-	err = agent_parse_decimal(v[k], out);
-	if (err == -ERANGE)
-		return bad_value(why, whylen, k, v[k], "is out of range");
-	if (err)
-		return bad_value(why, whylen, k, v[k], "is not a number");
-	return 0;
+	return agent_arg_number(key_names[k], v[k], out, why, whylen);
 }
 
 static enum agent_task_target target_of(const char *s)
@@ -116,20 +124,20 @@ static int check(const char *const *v, struct agent_task *t, char *why, size_t w
 	int err;
 
 	if (!v[K_TASK_ID])
-		return bad(why, whylen, "no TaskId");
+		return agent_bad(why, whylen, "no TaskId");
 	if (!*v[K_TASK_ID])
-		return bad(why, whylen, "TaskId is empty");
+		return agent_bad(why, whylen, "TaskId is empty");
 	if (!v[K_PROCESS_ID])
-		return bad(why, whylen, "no ProcessId");
+		return agent_bad(why, whylen, "no ProcessId");
 	if ((err = number(v, K_UPDATE, &t->update_ms, why, whylen)) ||
 	    (err = number(v, K_START, &t->start_ms, why, whylen)))
 		return err;
 	if (!v[K_TRIGGER])
-		return bad(why, whylen, "no TriggerType");
+		return agent_bad(why, whylen, "no TriggerType");
 	if (strcmp(v[K_TRIGGER], "FIXED_TIME"))
 		return bad_value(why, whylen, K_TRIGGER, v[K_TRIGGER], "is not FIXED_TIME");
 	if (!v[K_TARGET])
-		return bad(why, whylen, "no TargetType");
+		return agent_bad(why, whylen, "no TargetType");
 	t->target = target_of(v[K_TARGET]);
 	if (!t->target)
 		return bad_value(why, whylen, K_TARGET, v[K_TARGET],
@@ -176,7 +184,7 @@ static int copy_strings(const char *const *v, struct agent_task *t, char *why, s
 	    !(t->serial = strdup(v[K_SERIAL] ? v[K_SERIAL] : "")) ||
 	    (ext && strcmp(ext, "null") && !(t->ext_json = strdup(ext))) ||
 	    split_ids(v[K_PROCESS_ID], t)) {
-		bad(why, whylen, "out of memory");
+		agent_bad(why, whylen, "out of memory");
 		return -ENOMEM;
 	}
 	if (!t->nr_process_ids)

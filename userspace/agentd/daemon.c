@@ -25,6 +25,7 @@
 #include "sw_log.h"
 #include "sw_time.h"
 #include "swprof.h"
+#include "tprof.h"
 #include "uplink.h"
 
 /* One process of a running task. */
@@ -56,6 +57,7 @@ struct agentd {
 	int64_t next_policies;
 	bool policies_busy;
 	struct uplink *up;
+	struct tprof *tp;		/* trace profiling; NULL when off */
 	struct status_srv *status;
 	char *state_path;		/* the schedule's, in the spool directory */
 	int64_t next_scan, next_beat, next_query, next_flush, next_stats, next_status;
@@ -732,6 +734,21 @@ static void status_text(struct agentd *a, char *buf, size_t len)
 		"%llu tasks, %llu reports failed\n", (unsigned long long)cs.services,
 		(unsigned long long)cs.processes, (unsigned long long)cs.triggers,
 		(unsigned long long)cs.tasks, (unsigned long long)cs.reports_failed);
+	if (a->tp) {
+		struct tprof_stats ts;
+
+		tprof_stats(a->tp, &ts);
+		fprintf(f, "trace profiling: %zu instances, %zu reported | tasks: %zu running, "
+			"%zu waiting, %llu finished, %llu rejected, %llu failed | segments %llu, "
+			"%llu reported for programs without a tracer, %llu not | "
+			"snapshots: %llu taken, %llu delivered, %llu waiting, %llu dropped\n",
+			ts.instances, ts.registered, ts.tasks_running, ts.tasks_waiting,
+			(unsigned long long)ts.tasks_finished, (unsigned long long)ts.tasks_rejected,
+			(unsigned long long)ts.tasks_failed, (unsigned long long)ts.segments,
+			(unsigned long long)ts.segments_reported, (unsigned long long)ts.segments_dropped,
+			(unsigned long long)ts.snapshots, (unsigned long long)us.snapshots_sent,
+			(unsigned long long)ts.snapshots_queued, (unsigned long long)ts.snapshots_dropped);
+	}
 	fprintf(f, "samples: %llu taken, %llu delivered, %llu spooled, %llu dropped\n",
 		(unsigned long long)a->samples_taken, (unsigned long long)us.samples_sent,
 		(unsigned long long)us.samples_spooled, (unsigned long long)us.samples_dropped);
@@ -800,6 +817,9 @@ static void reload(struct agentd *a)
 	}
 	if (!same_backend(&a->cfg, &cfg))
 		uplink_reconfigure(a->up, &cfg);
+	if (cfg.trace.nr_instances != a->cfg.trace.nr_instances ||
+	    cfg.trace.active != a->cfg.trace.active)
+		sw_warn("SIGHUP: trace_profiling.active and .instances take effect at the next start");
 	if (strcmp(cfg.agent.spool_dir, a->cfg.agent.spool_dir) ||
 	    strcmp(cfg.agent.status_socket, a->cfg.agent.status_socket) ||
 	    strcmp(cfg.agent.device, a->cfg.agent.device))
@@ -823,6 +843,8 @@ static void finish_jobs(struct agentd *a)
 	struct job *j;
 
 	while ((j = uplink_done(a->up))) {
+		if (tprof_job_done(a->tp, j))
+			continue;	/* a trace-profiling call: freed */
 		switch (j->kind) {
 		case JOB_REPORT:
 			report_done(a, j);
@@ -839,8 +861,7 @@ static void finish_jobs(struct agentd *a)
 		case JOB_CP_REPORT:
 			cp_report_done(a, j);
 			break;
-		case JOB_UPLOAD:
-		case JOB_METERS:
+		default:
 			break;
 		}
 		job_free(j);
@@ -865,6 +886,7 @@ static void tick(struct agentd *a)
 		a->reconnects_seen = us.reconnects;
 		a->full_report = true;
 		a->next_beat = now;
+		tprof_reconnected(a->tp);
 	}
 	if (a->cfg.discovery.vm_active && now >= a->next_scan) {
 		scan(a);
@@ -888,6 +910,7 @@ static void tick(struct agentd *a)
 	}
 	if (a->reported_once && a->cfg.profiling.active)
 		cp_tick(a, now);
+	tprof_tick(a->tp, now);
 	agent_sched_stats(a->sched, &before);
 	agent_sched_tick(a->sched, now, &sched_ops, a);
 	agent_sched_stats(a->sched, &after);
@@ -922,6 +945,7 @@ static int64_t wait_ms(struct agentd *a)
 	if (next >= 0)
 		w = min64(w, next);
 	w = min64(w, a->next_flush - now);
+	w = min64(w, tprof_wait_ms(a->tp, now));
 	if (a->cp && a->reported_once) {
 		uint64_t mono = sw_now_ns(), cp_next = agent_cp_next_ns(a->cp);
 
@@ -934,7 +958,8 @@ static int64_t wait_ms(struct agentd *a)
 
 static int setup(struct agentd *a)
 {
-	PL_OPTS(po, .device = a->cfg.agent.device);
+	PL_OPTS(po, .device = a->cfg.agent.device,
+		.sym_flags = a->cfg.trace.line_numbers ? SYM_OPT_LINES : 0);
 	struct swprof *sw;
 	int err;
 
@@ -968,6 +993,9 @@ static int setup(struct agentd *a)
 	err = uplink_new(&a->cfg, a->agent_id, &a->up);
 	if (err)
 		return err;
+	err = tprof_new(&a->cfg, a->pl, a->up, a->host.hostname, a->host_ip, &a->tp);
+	if (err)
+		return err;
 	err = agent_sched_load(a->sched, a->state_path);
 	if (err)
 		sw_warn("cannot read the tasks of the previous run from %s: %s", a->state_path,
@@ -996,6 +1024,7 @@ static void teardown(struct agentd *a)
 		pl_drain(a->pl);
 		agent_sched_each(a->sched, final_flush, a);
 	}
+	tprof_free(a->tp);	/* its last snapshots go to the uplink */
 	uplink_free(a->up, 5000);	/* what OAP does not take in 5 s is spooled */
 	status_srv_free(a->status);
 	agent_sched_free(a->sched);

@@ -104,6 +104,7 @@ void job_free(struct job *j)
 		agent_batch_free(j->batches[i]);
 	free(j->batches);
 	cp_job_free(j);
+	tp_job_free(j);
 	free(j);
 }
 
@@ -497,6 +498,27 @@ static void run_job(struct uplink *u, struct job *j)
 		break;
 	case JOB_METERS:
 		j->err = cp_send_meters(u->oap, j);
+		break;
+	case JOB_TP_INSTANCE:
+		j->err = tp_report_instance(u->oap, j);
+		break;
+	case JOB_TP_PING:
+		j->err = tp_keepalive(u->oap, j);
+		break;
+	case JOB_TP_QUERY:
+		j->err = tp_query(u->oap, j);
+		break;
+	case JOB_TP_FINISH:
+		j->err = tp_finish(u->oap, j);
+		break;
+	case JOB_TP_SEGMENTS:
+		j->err = tp_send_segments(u->oap, j);
+		break;
+	case JOB_TP_SNAPSHOTS:
+		j->err = tp_send_snapshots(u->oap, j);
+		pthread_mutex_lock(&u->lock);
+		u->st.snapshots_sent += j->tp.sent;
+		pthread_mutex_unlock(&u->lock);
 		break;
 	}
 	note(u, j->err);

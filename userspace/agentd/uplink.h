@@ -37,7 +37,30 @@ enum job_kind {
 	JOB_POLICIES,		/* queryPolicies(services) -> cmds */
 	JOB_CP_REPORT,		/* reportProfilingTask(cp) -> cmds */
 	JOB_METERS,		/* collectBatch(meters): not returned */
+	JOB_TP_INSTANCE,	/* reportInstanceProperties(tp) */
+	JOB_TP_PING,		/* keepAlive(tp) */
+	JOB_TP_QUERY,		/* getProfileTaskCommands(tp) -> cmds */
+	JOB_TP_FINISH,		/* reportTaskFinish(tp) */
+	JOB_TP_SNAPSHOTS,	/* collectSnapshot(tp.snaps) -> tp.sent */
+	JOB_TP_SEGMENTS,	/* TraceSegmentReportService.collect(tp.segs) */
 };
+
+/* The segment of a request of a program without a tracer: one entry span. */
+struct tp_segment {
+	char *service, *instance, *segment_id, *endpoint;
+	int64_t start_ms, end_ms;	/* epoch */
+};
+void tp_segment_free(struct tp_segment *s);
+
+/* One ThreadSnapshot of trace profiling (strings owned). */
+struct tp_snapshot {
+	char *task_id, *segment_id;
+	int64_t time_ms;		/* epoch */
+	int32_t sequence;
+	char **sigs;			/* codeSignatures, root first */
+	size_t nr_sigs;
+};
+void tp_snapshot_free(struct tp_snapshot *s);
 
 /* A continuous-profiling trigger as reportProfilingTask describes it. */
 struct cp_report_desc {
@@ -78,6 +101,17 @@ struct job {
 	struct cp_report_desc cp;		/* CP_REPORT */
 	struct meter_desc *meters;		/* METERS */
 	size_t nr_meters;
+	struct {				/* TP_*: trace profiling, one instance */
+		size_t inst;			/* the daemon's index of the instance */
+		char *service, *instance, *layer;
+		char *task_id;			/* FINISH */
+		int64_t last_command;		/* QUERY: lastCommandTime */
+		char *host_name, *host_ip;	/* INSTANCE: properties */
+		struct tp_snapshot *snaps;	/* SNAPSHOTS, the first tp.sent of them delivered */
+		size_t nr_snaps, sent;
+		struct tp_segment *segs;	/* SEGMENTS */
+		size_t nr_segs;
+	} tp;
 };
 struct job *job_new(enum job_kind kind);
 void job_free(struct job *j);
@@ -137,6 +171,7 @@ struct uplink_stats {
 	uint64_t dropped_exit;		/* queued when the agent stopped, no spool */
 	uint64_t spool_entries, spool_bytes, spool_samples;	/* waiting on disk */
 	uint64_t queued_jobs;
+	uint64_t snapshots_sent;	/* ThreadSnapshots OAP took */
 };
 void uplink_stats(struct uplink *u, struct uplink_stats *st);
 
@@ -148,5 +183,15 @@ int cp_query_policies(struct oap *c, struct job *j);
 int cp_report_task(struct oap *c, struct job *j);
 int cp_send_meters(struct oap *c, const struct job *j);
 void cp_job_free(struct job *j);
+
+/* The trace-profiling calls (tp_calls.c). */
+int tp_report_instance(struct oap *c, struct job *j);
+int tp_keepalive(struct oap *c, struct job *j);
+int tp_query(struct oap *c, struct job *j);
+int tp_finish(struct oap *c, struct job *j);
+/* Sends the snapshots in one stream; j->tp.sent: how many OAP took. */
+int tp_send_snapshots(struct oap *c, struct job *j);
+int tp_send_segments(struct oap *c, const struct job *j);
+void tp_job_free(struct job *j);
 
 #endif

@@ -4,14 +4,16 @@
  *
  *   cc -Iinclude/uapi -Iuserspace/lib -o trace_server \
  *      userspace/examples/trace_server.c build/lib/libswprof.a -lpthread
- *   ./trace_server [-p PORT] [-n REQUESTS] [-t THREADS]
+ *   ./trace_server [-p PORT] [-n REQUESTS] [-t THREADS] [-T]
  *
  * GET /fast answers at once; GET /slow computes for 50 ms, then sleeps for
  * 100 ms.  Each request is one trace segment: swprof_trace_begin() before
  * handling it, swprof_trace_end() after.  When a controller runs a trace
  * task for "GET:/slow", that thread is sampled while it serves the request;
  * otherwise the two calls cost one ioctl (or nothing at all, without the
- * module).  The answer says what swprof decided.
+ * module).  The answer says what swprof decided.  -T: the server has no
+ * SkyWalking tracer: it passes no segment id, libswprof makes one and the
+ * controller (swctl agent) reports the segment to OAP.
  */
 #define _GNU_SOURCE		/* gettid() */
 #include <arpa/inet.h>
@@ -27,6 +29,7 @@
 
 static int listen_fd;
 static unsigned int max_requests, served;
+static int no_tracer;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
 
@@ -81,11 +84,11 @@ static void serve(int conn, unsigned long request_no)
 	snprintf(endpoint, sizeof(endpoint), "%s:%s", method, path);
 	snprintf(segment, sizeof(segment), "%d.%d.%lu", getpid(), gettid(), request_no);
 
-	traced = swprof_trace_begin(endpoint, segment);
+	traced = swprof_trace_begin(endpoint, no_tracer ? NULL : segment);
 	handle(path);
 	if (traced == 1)
 		snprintf(body, sizeof(body), "%s traced=1 task=%u segment=%s\n", endpoint,
-			 swprof_trace_current_task(), segment);
+			 swprof_trace_current_task(), swprof_trace_current_segment());
 	else if (traced == 0)
 		snprintf(body, sizeof(body), "%s traced=0 reason=%s\n", endpoint,
 			 swprof_trace_reason_name(swprof_trace_reason()));
@@ -132,7 +135,7 @@ int main(int argc, char **argv)
 	pthread_t threads[64];
 	int opt, one = 1, avail;
 
-	while ((opt = getopt(argc, argv, "p:n:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:n:t:T")) != -1) {
 		switch (opt) {
 		case 'p':
 			addr.sin_port = htons(atoi(optarg));
@@ -143,8 +146,11 @@ int main(int argc, char **argv)
 		case 't':
 			nthreads = strtoul(optarg, NULL, 10);
 			break;
+		case 'T':
+			no_tracer = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: trace_server [-p PORT] [-n REQUESTS] [-t THREADS]\n");
+			fprintf(stderr, "usage: trace_server [-p PORT] [-n REQUESTS] [-t THREADS] [-T]\n");
 			return 2;
 		}
 	}

@@ -9,8 +9,10 @@
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,7 +42,20 @@ static __thread struct {
 	__u32 task;
 	enum swprof_trace_reason reason;
 	int err;
+	char segment[SWPROF_SEGMENT_ID_MAX];	/* of the admitted segment */
 } cur;
+
+/* A segment id for an application without a tracer: unique on this host for the module's life. */
+static void own_segment_id(char *buf, size_t size)
+{
+	static __u64 seq;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, size, SWPROF_TRACE_OWN_SEGMENT "%d.%d.%lld%09ld.%llu", (int)getpid(),
+		 (int)syscall(SYS_gettid), (long long)ts.tv_sec, ts.tv_nsec,
+		 (unsigned long long)__atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+}
 
 static __u64 now_ns(void)
 {
@@ -170,7 +185,7 @@ int swprof_trace_begin(const char *endpoint, const char *segment_id)
 	int fd, err;
 
 	elen = endpoint ? strnlen(endpoint, SWPROF_ENDPOINT_MAX) : 0;
-	slen = segment_id ? strnlen(segment_id, SWPROF_SEGMENT_ID_MAX) : 0;
+	slen = segment_id ? strnlen(segment_id, SWPROF_SEGMENT_ID_MAX) : 1;
 	if (!elen || elen >= SWPROF_ENDPOINT_MAX || !slen || slen >= SWPROF_SEGMENT_ID_MAX)
 		return begin_failed(-EINVAL);
 	if (cur.admitted) {
@@ -186,11 +201,15 @@ int swprof_trace_begin(const char *endpoint, const char *segment_id)
 	memset(&arg, 0, sizeof(arg));
 	arg.size = sizeof(arg);
 	memcpy(arg.endpoint, endpoint, elen + 1);
-	memcpy(arg.segment_id, segment_id, slen + 1);
+	if (segment_id)
+		memcpy(arg.segment_id, segment_id, slen + 1);
+	else
+		own_segment_id(arg.segment_id, sizeof(arg.segment_id));
 	if (!ioctl(fd, SWPROF_IOC_TRACE_BEGIN, &arg)) {
 		cur.admitted = true;
 		cur.nested = 0;
 		cur.task = arg.task;
+		memcpy(cur.segment, arg.segment_id, sizeof(cur.segment));
 		cur.reason = SWPROF_TRACE_ADMITTED;
 		cur.err = 0;
 		return 1;
@@ -227,6 +246,7 @@ int swprof_trace_end(void)
 	}
 	cur.admitted = false;
 	cur.task = 0;
+	cur.segment[0] = 0;
 	fd = __atomic_load_n(&dev.fd, __ATOMIC_ACQUIRE);
 	if (fd < 0)
 		return 0;
@@ -271,6 +291,11 @@ int swprof_trace_last_error(void)
 __u32 swprof_trace_current_task(void)
 {
 	return cur.admitted ? cur.task : 0;
+}
+
+const char *swprof_trace_current_segment(void)
+{
+	return cur.admitted ? cur.segment : NULL;
 }
 
 int swprof_trace_available(void)

@@ -249,11 +249,15 @@ SWPROF_API int swprof_trace_task_stats(struct swprof_group *session, __u32 id,
 /*
  * The calling thread starts serving a request whose entry span is
  * @endpoint, in trace segment @segment_id (the id the tracer reports).
+ * An application without a SkyWalking tracer passes NULL: the segment then
+ * gets an id made here, SWPROF_TRACE_OWN_SEGMENT followed by unique
+ * characters, and the controller (swctl agent) reports the segment itself
+ * (one entry span, @endpoint, from begin to end), so that OAP lists it.
  * Returns 1 when a task of a controller's session admitted it: the thread
  * is now sampled into that session; 0 when it was not (see
  * swprof_trace_reason(): no task for the endpoint, a task limit, or already
  * in a segment), the normal case, and cheap; or a negative errno: -EINVAL
- * (NULL, empty or too long strings; checked before anything else),
+ * (NULL endpoint, empty or too long strings; checked before anything else),
  * -ENOENT (no device: module not loaded), -EOPNOTSUPP (module without
  * SWPROF_FEAT_TRACE), -EACCES...
  *
@@ -286,6 +290,14 @@ SWPROF_API const char *swprof_trace_reason_name(enum swprof_trace_reason reason)
 SWPROF_API int swprof_trace_last_error(void);
 /* Id of the task that admitted the calling thread's current segment; 0 if none. */
 SWPROF_API __u32 swprof_trace_current_task(void);
+/*
+ * The calling thread's current segment id (the one given, or the one made
+ * for a NULL segment_id), or NULL when it is not in an admitted segment.
+ * Valid until its swprof_trace_end().
+ */
+SWPROF_API const char *swprof_trace_current_segment(void);
+/* The prefix of the segment ids libswprof makes (swprof_trace_begin() with NULL). */
+#define SWPROF_TRACE_OWN_SEGMENT	"swprof."
 /* 1 when the module is there and does trace profiling, else a negative errno. */
 SWPROF_API int swprof_trace_available(void);
 

@@ -670,6 +670,8 @@ int pl_adopt_target(struct pl *pl, struct pl_sink *s, struct swprof_target *t, p
 
 	/* never shared: the sink that adopts it decides its life */
 	reg = reg_new(pl, pid, tid, &o);
+	if (reg && utab_wanted(pl, &o))
+		utab_push(pl, pid, false, false);	/* a trace segment's process */
 	if (reg)
 		reg->adopted = true;
 	if (!reg || subscribe(reg, s)) {

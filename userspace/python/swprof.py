@@ -29,7 +29,7 @@ import os
 import threading
 
 __all__ = ["trace_begin", "trace_end", "traced", "available", "reason",
-           "last_error", "current_task", "strerror", "library",
+           "last_error", "current_task", "current_segment", "strerror", "library",
            "ENDPOINT_MAX", "SEGMENT_ID_MAX"]
 
 # From <linux/swprof.h>: sizes in bytes, the terminating NUL included.
@@ -61,6 +61,7 @@ def _declare(lib):
             ("swprof_trace_reason", c_int, []),
             ("swprof_trace_last_error", c_int, []),
             ("swprof_trace_current_task", ctypes.c_uint32, []),
+            ("swprof_trace_current_segment", c_char_p, []),
             ("swprof_trace_available", c_int, []),
             ("swprof_strerror", c_char_p, [c_int])):
         fn = getattr(lib, name)
@@ -115,16 +116,18 @@ def _encode(value, name, limit):
     return data
 
 
-def trace_begin(endpoint, segment_id):
+def trace_begin(endpoint, segment_id=None):
     """The calling thread starts serving a request: True when swprof samples it.
 
     endpoint: the entry span's name exactly as the tracer reports it (what a
     SkyWalking ProfileTask names), at most 255 bytes in UTF-8.  segment_id:
-    the tracer's id of this thread's trace segment, at most 127 bytes.
+    the tracer's id of this thread's trace segment, at most 127 bytes; None
+    for a program without a SkyWalking tracer: libswprof makes an id and
+    swctl agent reports the segment itself (current_segment() tells it).
     Call trace_end() once for each call, whatever it returned (traced() does).
     """
     e = _encode(endpoint, "endpoint", ENDPOINT_MAX)
-    s = _encode(segment_id, "segment_id", SEGMENT_ID_MAX)
+    s = None if segment_id is None else _encode(segment_id, "segment_id", SEGMENT_ID_MAX)
     lib = _load()
     if lib is None:
         return False
@@ -139,7 +142,7 @@ def trace_end():
 
 
 @contextlib.contextmanager
-def traced(endpoint, segment_id):
+def traced(endpoint, segment_id=None):
     """trace_begin() on entry, trace_end() on exit; yields whether it was admitted.
 
     Nests (an inner block in a sampled request is part of it) and lets
@@ -180,6 +183,14 @@ def current_task():
     """Id of the swprof task sampling the calling thread's request; 0 if none."""
     lib = _load()
     return 0 if lib is None else lib.swprof_trace_current_task()
+
+
+def current_segment():
+    """The calling thread's current segment id (its own, or the one libswprof
+    made for segment_id None); None when it is not sampled."""
+    lib = _load()
+    v = None if lib is None else lib.swprof_trace_current_segment()
+    return None if v is None else v.decode("utf-8", "replace")
 
 
 def strerror(err):

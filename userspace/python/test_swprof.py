@@ -104,6 +104,16 @@ def traced_passes_the_strings_and_ends():
 
 
 @test
+def no_tracer_gets_a_segment_id_of_its_own():
+    with swprof.traced("GET:/a") as admitted:
+        assert admitted is True
+        seg = swprof.current_segment()
+        assert seg and seg.startswith("swprof."), seg
+        assert shim.shim_last_segment_id() == seg.encode()
+    assert swprof.current_segment() is None
+
+
+@test
 def traced_nests_and_only_the_outermost_ends():
     b, e = shim.shim_begins(), shim.shim_ends()
     with swprof.traced("GET:/outer", "seg-3") as outer:
@@ -153,7 +163,7 @@ def refusals_are_false_with_a_reason_and_end_does_nothing():
 @test
 def bad_arguments_raise_valueerror_without_a_call():
     b = shim.shim_begins()
-    bad = [(None, "s"), ("e", None), (123, "s"), ("", "s"), ("e", ""),
+    bad = [(None, "s"), (123, "s"), ("e", 123), ("", "s"), ("e", ""),
            ("x" * 256, "s"), ("\u00e9" * 128, "s"), ("e", "y" * 128),
            ("a\0b", "s"), ("e", b"s\0")]
     for endpoint, segment_id in bad:

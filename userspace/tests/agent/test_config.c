@@ -40,6 +40,15 @@ static void expect_defaults(struct __test_metadata *_metadata, const struct agen
 	EXPECT_EQ(5 * SEC, c->profiling.continuous.check_interval_ns);
 	EXPECT_EQ(600 * SEC, c->profiling.continuous.execute_duration_ns);
 	EXPECT_EQ(1200 * SEC, c->profiling.continuous.silence_duration_ns);
+	EXPECT_TRUE(c->trace.active);
+	EXPECT_EQ(20 * SEC, c->trace.check_interval_ns);
+	EXPECT_EQ(30 * SEC, c->trace.keep_alive_ns);
+	EXPECT_EQ(SEC / 2, c->trace.flush_interval_ns);
+	EXPECT_EQ(5, c->trace.max_parallel);
+	EXPECT_EQ(500, c->trace.max_depth);
+	EXPECT_FALSE(c->trace.line_numbers);
+	EXPECT_FALSE(c->trace.kernel_frames);
+	EXPECT_EQ(0, c->trace.nr_instances);
 	EXPECT_EQ(SW_LOG_INFO, c->log_level);
 	EXPECT_STREQ("/dev/swprof", c->agent.device);
 	EXPECT_STREQ("/run/swprof/agent.sock", c->agent.status_socket);
@@ -192,6 +201,54 @@ TEST(malformed_values_are_errors_at_their_line)
 			 "process_discovery:\n  vm:\n    active: true\n    finders:\n"
 			 "      - match_cmd_regex: x\n        layer: GENERAL\n",
 			 "5:9", "service_name is required");
+}
+
+TEST(trace_profiling_instances)
+{
+	struct agent_config c;
+
+	setenv("SW_AGENT_NAME", "checkout", 1);
+	unsetenv("SW_AGENT_INSTANCE_NAME");
+	ASSERT_EQ(0, load_yaml("trace_profiling:\n"
+			       "  check_interval: 5s\n"
+			       "  max_parallel: 3\n"
+			       "  line_numbers: true\n"
+			       "  instances:\n"
+			       "    - service: ${SW_AGENT_NAME:}\n"
+			       "      instance: ${SW_AGENT_INSTANCE_NAME:checkout-1}\n"
+			       "    - service: search\n"
+			       "      instance: search@10.0.0.2\n"
+			       "      layer: OS_LINUX\n", &c));
+	EXPECT_EQ(0, c.nr_errors + c.nr_warnings);
+	EXPECT_EQ(5 * SEC, c.trace.check_interval_ns);
+	EXPECT_EQ(3, c.trace.max_parallel);
+	EXPECT_TRUE(c.trace.line_numbers);
+	ASSERT_EQ(2, c.trace.nr_instances);
+	EXPECT_STREQ("checkout", c.trace.instances[0].service);
+	EXPECT_STREQ("checkout-1", c.trace.instances[0].instance);
+	EXPECT_STREQ("GENERAL", c.trace.instances[0].layer);
+	EXPECT_EQ(6, c.trace.instances[0].line);
+	EXPECT_STREQ("search", c.trace.instances[1].service);
+	EXPECT_STREQ("OS_LINUX", c.trace.instances[1].layer);
+	agent_config_free(&c);
+
+	unsetenv("SW_AGENT_NAME");
+	expect_one_error(_metadata, "trace_profiling:\n  instances:\n"
+			 "    - service: ${SW_AGENT_NAME:}\n      instance: i\n", "3:7",
+			 "trace_profiling.instances[0]: service is required (SkyWalking's SW_AGENT_NAME)");
+	expect_one_error(_metadata, "trace_profiling:\n  instances:\n    - service: s\n", "3:7",
+			 "instance is required (SkyWalking's SW_AGENT_INSTANCE_NAME)");
+	expect_one_error(_metadata, "trace_profiling:\n  instances:\n"
+			 "    - service: s\n      instance: i\n      layer: general\n", "5:14",
+			 "trace_profiling.instances[0].layer: 'general' is not an OAP layer name");
+	expect_one_error(_metadata, "trace_profiling:\n  instances: s\n", "2:14",
+			 "trace_profiling.instances: expected a list, found a single value");
+	expect_one_error(_metadata, "trace_profiling:\n  instances:\n"
+			 "    - service: s\n      instance: i\n"
+			 "    - service: s\n      instance: i\n", "3:5",
+			 "trace_profiling.instances[1] repeats instances[0] (s / i)");
+	expect_one_error(_metadata, "trace_profiling:\n  max_depth: 0\n", "2:14",
+			 "'0' is not a whole number");
 }
 
 TEST(every_problem_is_reported_not_only_the_first)

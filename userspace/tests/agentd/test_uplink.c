@@ -249,6 +249,147 @@ TEST_F(uplink, report_keepalive_query)
 	EXPECT_EQ(NULL, uplink_done(self->u));
 }
 
+/* A trace-profiling job of instance svc / inst. */
+static struct job *tp_job(enum job_kind kind)
+{
+	struct job *j = job_new(kind);
+
+	if (j) {
+		j->tp.service = strdup("svc");
+		j->tp.instance = strdup("inst");
+		j->tp.layer = strdup("GENERAL");
+	}
+	return j;
+}
+
+TEST_F(uplink, trace_profiling_calls)
+{
+	char cmd[512];
+	struct job *j;
+	const char *r;
+	long long created;
+	size_t i;
+
+	ASSERT_EQ(0, uplink_new(&self->cfg, AGENT_ID, &self->u));
+	/* the instance, with the language agents' properties */
+	j = tp_job(JOB_TP_INSTANCE);
+	ASSERT_NE(NULL, j);
+	j->tp.host_name = strdup("host-1");
+	j->tp.host_ip = strdup("10.1.2.3");
+	uplink_submit(self->u, j);
+	j = done(self->u, 5000);
+	ASSERT_NE(NULL, j);
+	EXPECT_EQ(JOB_TP_INSTANCE, j->kind);
+	EXPECT_EQ(0, j->err) TH_LOG("%s", log_text);
+	job_free(j);
+	EXPECT_STREQ("\"svc\"", fake_oap_get(&self->fake, "last.reportInstanceProperties.request.service"));
+	EXPECT_STREQ("\"inst\"", fake_oap_get(&self->fake,
+		     "last.reportInstanceProperties.request.serviceInstance"));
+	EXPECT_STREQ("\"GENERAL\"", fake_oap_get(&self->fake, "last.reportInstanceProperties.request.layer"));
+	r = fake_oap_get(&self->fake, "last.reportInstanceProperties.request.properties");
+	EXPECT_NE(NULL, strstr(r, "{\"key\": \"hostname\", \"value\": \"host-1\"}"));
+	EXPECT_NE(NULL, strstr(r, "{\"key\": \"ipv4\", \"value\": \"10.1.2.3\"}"));
+	EXPECT_NE(NULL, strstr(r, "{\"key\": \"language\", \"value\": \"native (swprof)\"}"));
+	uplink_submit(self->u, tp_job(JOB_TP_PING));
+	j = done(self->u, 5000);
+	ASSERT_NE(NULL, j);
+	EXPECT_EQ(0, j->err);
+	job_free(j);
+	EXPECT_STREQ("\"inst\"", fake_oap_get(&self->fake, "last.keepAlive.request.serviceInstance"));
+
+	/* tasks of the service created after lastCommandTime */
+	snprintf(cmd, sizeof(cmd), "%s", fake_oap_cmd(&self->fake, "{\"cmd\": \"trace_task\", "
+		 "\"task_id\": \"tt\", \"service\": \"svc\", \"endpoint\": \"GET:/x\"}"));
+	ASSERT_NE(NULL, strstr(cmd, "\"create_ms\": "));
+	created = atoll(strstr(cmd, "\"create_ms\": ") + 13);
+	j = tp_job(JOB_TP_QUERY);
+	ASSERT_NE(NULL, j);
+	j->tp.last_command = created - 1;
+	uplink_submit(self->u, j);
+	j = done(self->u, 5000);
+	ASSERT_NE(NULL, j);
+	ASSERT_EQ(0, j->err);
+	ASSERT_NE(NULL, j->cmds);
+	ASSERT_EQ(1, j->cmds->n_commands);
+	EXPECT_STREQ("ProfileTaskQuery", j->cmds->commands[0]->command);
+	EXPECT_STREQ("tt", oap_command_arg(j->cmds->commands[0], "TaskId"));
+	EXPECT_STREQ("GET:/x", oap_command_arg(j->cmds->commands[0], "EndpointName"));
+	job_free(j);
+	j = tp_job(JOB_TP_QUERY);
+	ASSERT_NE(NULL, j);
+	j->tp.last_command = created;
+	uplink_submit(self->u, j);
+	j = done(self->u, 5000);
+	ASSERT_NE(NULL, j);
+	EXPECT_EQ(0, j->cmds ? j->cmds->n_commands : 99);
+	job_free(j);
+
+	/* snapshots, root first as given, in one stream; then a segment; then the finish */
+	j = tp_job(JOB_TP_SNAPSHOTS);
+	ASSERT_NE(NULL, j);
+	j->tp.snaps = calloc(3, sizeof(*j->tp.snaps));
+	ASSERT_NE(NULL, j->tp.snaps);
+	for (i = 0; i < 3; i++) {
+		struct tp_snapshot *sn = &j->tp.snaps[i];
+
+		sn->task_id = strdup("tt");
+		sn->segment_id = strdup("swprof.1.2.3.4");
+		sn->time_ms = 1000 + 20 * i;
+		sn->sequence = i;
+		sn->sigs = calloc(2, sizeof(*sn->sigs));
+		sn->sigs[0] = strdup("main");
+		sn->sigs[1] = strdup(i == 2 ? "nanosleep" : "compute");
+		sn->nr_sigs = 2;
+	}
+	j->tp.nr_snaps = 3;
+	uplink_submit(self->u, j);
+	j = done(self->u, 5000);
+	ASSERT_NE(NULL, j);
+	EXPECT_EQ(JOB_TP_SNAPSHOTS, j->kind);
+	EXPECT_EQ(0, j->err);
+	EXPECT_EQ(3, j->tp.sent);
+	job_free(j);
+	EXPECT_STREQ("[\"main\", \"nanosleep\"]", fake_oap_get(&self->fake,
+		     "last.collectSnapshot.messages.2.stack.codeSignatures"));
+	EXPECT_STREQ("\"1040\"", fake_oap_get(&self->fake, "last.collectSnapshot.messages.2.time"));
+	j = tp_job(JOB_TP_SEGMENTS);
+	ASSERT_NE(NULL, j);
+	j->tp.segs = calloc(1, sizeof(*j->tp.segs));
+	ASSERT_NE(NULL, j->tp.segs);
+	j->tp.segs[0] = (struct tp_segment){
+		.service = strdup("svc"), .instance = strdup("inst"),
+		.segment_id = strdup("swprof.1.2.3.4"), .endpoint = strdup("GET:/x"),
+		.start_ms = 990, .end_ms = 1150,
+	};
+	j->tp.nr_segs = 1;
+	uplink_submit(self->u, j);
+	j = done(self->u, 5000);
+	ASSERT_NE(NULL, j);
+	EXPECT_EQ(0, j->err);
+	job_free(j);
+	r = fake_oap_get(&self->fake, "last.collect.messages.0");
+	EXPECT_NE(NULL, strstr(r, "\"traceSegmentId\": \"swprof.1.2.3.4\""));
+	EXPECT_NE(NULL, strstr(r, "\"operationName\": \"GET:/x\""));
+	EXPECT_NE(NULL, strstr(r, "\"parentSpanId\": -1"));
+	EXPECT_NE(NULL, strstr(r, "\"startTime\": \"990\""));
+	/* OAP's analysis: the segment is listed (stored, sequence 0), 3 snapshots */
+	r = fake_oap_cmd(&self->fake, "{\"cmd\": \"trace\", \"task_id\": \"tt\"}");
+	EXPECT_NE(NULL, strstr(r, "\"gap_free\": true, \"listed\": true")) TH_LOG("%s", r);
+	EXPECT_NE(NULL, strstr(r, "\"compute\": {\"count\": 2, \"duration_ms\": 20}")) TH_LOG("%s", r);
+	j = tp_job(JOB_TP_FINISH);
+	ASSERT_NE(NULL, j);
+	j->tp.task_id = strdup("tt");
+	uplink_submit(self->u, j);
+	j = done(self->u, 5000);
+	ASSERT_NE(NULL, j);
+	EXPECT_EQ(0, j->err);
+	job_free(j);
+	r = fake_oap_cmd(&self->fake, "{\"cmd\": \"trace\", \"task_id\": \"tt\"}");
+	EXPECT_NE(NULL, strstr(r, "\"finished\": true"));
+	EXPECT_STREQ("[]", fake_oap_get(&self->fake, "violations"));
+	EXPECT_EQ(3, stats(self->u).snapshots_sent);
+}
+
 TEST_F(uplink, upload_delivered)
 {
 	static const char *const both[] = { "p1", "p2" };

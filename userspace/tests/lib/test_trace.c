@@ -441,6 +441,30 @@ FIXTURE_TEARDOWN(integ)
 	close(self->memfd);
 }
 
+TEST_F(integ, no_tracer_gets_a_segment_id_of_its_own)
+{
+	char first[SWPROF_SEGMENT_ID_MAX];
+
+	EXPECT_EQ(NULL, swprof_trace_current_segment());
+	EXPECT_EQ(1, swprof_trace_begin("GET:/a", NULL));
+	ASSERT_NE(NULL, swprof_trace_current_segment());
+	EXPECT_STREQ(fake.begin.segment_id, swprof_trace_current_segment());
+	EXPECT_EQ(0, strncmp(SWPROF_TRACE_OWN_SEGMENT, fake.begin.segment_id,
+			     strlen(SWPROF_TRACE_OWN_SEGMENT)));
+	EXPECT_LT(strlen(fake.begin.segment_id), SWPROF_SEGMENT_ID_MAX);
+	snprintf(first, sizeof(first), "%s", fake.begin.segment_id);
+	EXPECT_EQ(0, swprof_trace_end());
+	EXPECT_EQ(NULL, swprof_trace_current_segment());
+	/* the next one is another */
+	EXPECT_EQ(1, swprof_trace_begin("GET:/a", NULL));
+	EXPECT_STRNE(first, fake.begin.segment_id);
+	EXPECT_EQ(0, swprof_trace_end());
+	/* a tracer's id is passed as it is */
+	EXPECT_EQ(1, swprof_trace_begin("GET:/a", "tracer.1.2"));
+	EXPECT_STREQ("tracer.1.2", swprof_trace_current_segment());
+	EXPECT_EQ(0, swprof_trace_end());
+}
+
 TEST_F(integ, admitted_begin_marshals_every_field)
 {
 	static const char ep[] = "POST:/checkout", seg[] = "5f1e.62.17000000000000001";
@@ -613,7 +637,6 @@ TEST_F(integ, bad_strings_are_einval_before_anything_else)
 	EXPECT_EQ(-EINVAL, swprof_trace_begin("", "s"));
 	EXPECT_EQ(-EINVAL, swprof_trace_begin(string_of(SWPROF_ENDPOINT_MAX), "s"));
 	EXPECT_EQ(-EINVAL, swprof_trace_begin(string_of(SWPROF_ENDPOINT_MAX + 100), "s"));
-	EXPECT_EQ(-EINVAL, swprof_trace_begin("e", NULL));
 	EXPECT_EQ(-EINVAL, swprof_trace_begin("e", ""));
 	EXPECT_EQ(-EINVAL, swprof_trace_begin("e", string_of(SWPROF_SEGMENT_ID_MAX)));
 	EXPECT_EQ(0, fake.opens);	/* not even the device was opened */
