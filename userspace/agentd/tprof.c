@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Trace profiling in the daemon (tprof.h). */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent_trace.h"
 #include "sw_log.h"
@@ -40,6 +44,7 @@ struct tp_seg {
 	uint32_t task;			/* the module's task id */
 	uint64_t begin_realtime_ns, begin_ns;
 	bool own;			/* an id libswprof made: no tracer reports it */
+	bool sampled;			/* a snapshot of it was taken (OAP knows it) */
 	bool ended;
 };
 
@@ -65,6 +70,7 @@ struct tprof {
 	size_t nr_reports;
 	bool sending_reports;
 	int64_t next_flush;
+	int64_t next_hold;		/* the next look for integrators */
 	struct tprof_stats st;
 };
 
@@ -227,6 +233,7 @@ static void on_sample(void *ctx, const struct pl_stack *st)
 	/* record times are CLOCK_MONOTONIC: the segment's begin pairs them with epoch time */
 	sn.time_ms = (int64_t)((seg->begin_realtime_ns + (s->hdr.time_ns - seg->begin_ns)) / 1000000);
 	sn.sequence = (int32_t)s->trace_seq;
+	seg->sampled = true;
 	tp->st.snapshots++;
 	queue_push(tp, &sn);
 	return;
@@ -314,7 +321,8 @@ static void on_record(void *ctx, uint64_t target, pid_t pid, pid_t tid, const st
 			 begin->task);
 	} else if (swprof_rec_trace_end(rec) && (seg = seg_find(tp, target))) {
 		seg->ended = true;
-		if (seg->own)
+		/* ended at the threshold (the task's maximum reached): nothing to list */
+		if (seg->own && seg->sampled)
 			report_segment(tp, seg, rec->time_ns);
 	}
 }
@@ -360,6 +368,57 @@ static void reap(struct tprof *tp, int64_t now)
 	tp->nr_tasks = k;
 }
 
+/*
+ * The processes that have the device open: integrators (libswprof opens it
+ * at a program's first swprof_trace_begin(), task or not).  Their unwind
+ * tables are kept in the module, so that a segment is walked completely
+ * from its first sample: a task's first segments come within a second of
+ * its start, before tables made at their arrival could be there.
+ */
+static void hold_integrators(struct tprof *tp)
+{
+	pid_t *pids = NULL, self = getpid();
+	size_t n = 0, cap = 0;
+	struct stat dev, st;
+	struct dirent *d, *e;
+	DIR *proc, *fds;
+	char path[64];
+
+	if (stat(tp->cfg->agent.device, &dev) || !S_ISCHR(dev.st_mode))
+		return;
+	proc = opendir("/proc");
+	if (!proc)
+		return;
+	while ((d = readdir(proc))) {
+		pid_t pid = (pid_t)atoi(d->d_name);
+		bool found = false;
+
+		if (pid <= 0 || pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while (!found && (e = readdir(fds)))
+			found = e->d_name[0] != '.' && !fstatat(dirfd(fds), e->d_name, &st, 0) &&
+				S_ISCHR(st.st_mode) && st.st_rdev == dev.st_rdev;
+		closedir(fds);
+		if (!found)
+			continue;
+		if (n == cap) {
+			pid_t *np = realloc(pids, (cap = cap ? 2 * cap : 16) * sizeof(*pids));
+
+			if (!np)
+				break;
+			pids = np;
+		}
+		pids[n++] = pid;
+	}
+	closedir(proc);
+	pl_hold_tables(tp->pl, pids, n);
+	free(pids);
+}
+
 /* ---- tasks ------------------------------------------------------------ */
 
 struct tp_ctx {
@@ -394,6 +453,7 @@ static int task_start(void *ctx, struct agent_trace_entry *e)
 		tp->tasks = n;
 		tp->cap_tasks = cap;
 	}
+	hold_integrators(tp);	/* their tables before the first segment */
 	err = swprof_trace_task_add(tp->session, &o, &id);
 	if (err) {
 		sw_err("trace task %s (%s): the module refused it: %s", t->id, t->endpoint,
@@ -646,6 +706,10 @@ void tprof_tick(struct tprof *tp, int64_t now)
 	if (!tp)
 		return;
 	accept_segments(tp);
+	if (now >= tp->next_hold) {
+		hold_integrators(tp);
+		tp->next_hold = now + (int64_t)(tp->cfg->trace.check_interval_ns / 1000000);
+	}
 	for (i = 0; i < tp->nr_insts; i++)
 		inst_tick(tp, i, now);
 	if (now >= tp->next_flush) {

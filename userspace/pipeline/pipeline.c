@@ -162,12 +162,45 @@ static bool utab_keep(void *ctx, pid_t pid)
 	const struct pl_reg *reg;
 	bool keep = false;
 
+	size_t i;
+
 	pthread_mutex_lock(&pl->lock);
 	for (reg = pl->regs; reg && !keep; reg = reg->next)
 		keep = reg->pid == pid && !reg->closed && utab_wanted(pl, &reg->o) &&
 		       !(reg->grp && reg->grp->gone);
+	for (i = 0; i < pl->nr_utab_held && !keep; i++)
+		keep = pl->utab_held[i] == pid;
 	pthread_mutex_unlock(&pl->lock);
 	return keep;
+}
+
+int pl_hold_tables(struct pl *pl, const pid_t *pids, size_t n)
+{
+	pid_t *copy = NULL;
+	size_t i;
+	int err, ret = 0;
+
+	if (!pl->utab)
+		return 0;
+	if (n && !(copy = malloc(n * sizeof(*copy))))
+		return -ENOMEM;
+	if (n)
+		memcpy(copy, pids, n * sizeof(*copy));
+	pthread_mutex_lock(&pl->lock);
+	free(pl->utab_held);
+	pl->utab_held = copy;
+	pl->nr_utab_held = pl->cap_utab_held = n;
+	pthread_mutex_unlock(&pl->lock);
+	for (i = 0; i < n; i++) {
+		pthread_mutex_lock(&pl->utab_lock);
+		err = utab_mapper_knows(pl->utab, pids[i]) ? 0 : utab_mapper_push(pl->utab, pids[i], false);
+		pthread_mutex_unlock(&pl->utab_lock);
+		if (err < 0 && err != -ESRCH) {
+			sw_debug("unwind tables of process %d: %s", (int)pids[i], strerror(-err));
+			ret = ret ?: err;
+		}
+	}
+	return ret;
 }
 
 /*
@@ -394,6 +427,7 @@ void pl_free(struct pl *pl)
 	pthread_mutex_destroy(&pl->utab_lock);
 	free(pl->frames);
 	free(pl->ips);
+	free(pl->utab_held);
 	free(pl);
 }
 

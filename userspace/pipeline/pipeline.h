@@ -213,6 +213,16 @@ void pl_preload_kernel(struct pl *pl);
 void pl_preload_tables(struct pl *pl, const char *path);
 
 /*
+ * Keep the unwind tables of processes @pids[0..n) in the module while they
+ * live, whether or not a sink reads one of their threads: for samples that
+ * come through targets adopted later (trace segments), which need the
+ * tables from their first sample.  The set replaces the previous one.
+ * Pushes the tables not there yet (that can take a while: it compiles the
+ * files' .eh_frame).  0 or the first error but ESRCH; 0 when tables are off.
+ */
+int pl_hold_tables(struct pl *pl, const pid_t *pids, size_t n);
+
+/*
  * Decode what the reader queued and call the sinks, waiting up to
  * timeout_ms for something to arrive and spending about that long at most.
  */

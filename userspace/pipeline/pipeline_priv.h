@@ -142,6 +142,8 @@ struct pl {
 	pthread_mutex_t utab_lock;
 	struct utab_mapper *utab;
 	bool utab_preloaded;		/* utab_preload() ran */
+	pid_t *utab_held;		/* [lock] pl_hold_tables(): kept without a registration */
+	size_t nr_utab_held, cap_utab_held;
 	uint64_t utab_checked_ns;	/* last check of the processes' maps */
 	/*
 	 * Processes that just exec'd (or our child about to): the dynamic

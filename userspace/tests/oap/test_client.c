@@ -289,7 +289,7 @@ TEST_F(oap, profiling_stream_in_order)
 	Skywalking__V3__EBPFProfilingTaskMetadata t = SKYWALKING__V3__EBPFPROFILING_TASK_METADATA__INIT;
 	Skywalking__V3__Commands *cmds = NULL;
 	struct oap_stream *s = NULL;
-	char id[128], path[128], want[32];
+	char id[128], path[256], want[32];
 
 	self->c = client(&self->fake, NULL, 5000);
 	ASSERT_EQ(0, report(self->c, 9, id, sizeof(id)));
@@ -336,9 +336,10 @@ TEST_F(oap, profiling_stream_in_order)
 	snprintf(path, sizeof(path), "last.collectProfilingData.messages.%d", N_MSGS);
 	EXPECT_EQ(NULL, strstr(fake_oap_get(&self->fake, path), "\"value\""));
 	EXPECT_STREQ("\"OK\"", fake_oap_get(&self->fake, "last.collectProfilingData.status"));
-	/* OAP's tree: user root first, then the kernel from its entry */
+	/* OAP's tree: user root first, then the kernel from its entry (records by schedule) */
+	snprintf(path, sizeof(path), "records.task-s/%s/1_2/2000.path", id + 1);
 	EXPECT_STREQ("[\"main\", \"leaf\", \"do_syscall_64\", \"schedule\"]",
-		     fake_oap_get(&self->fake, "records.task-s/1_2/2000.path"));
+		     fake_oap_get(&self->fake, path));
 	EXPECT_STREQ("[]", fake_oap_get(&self->fake, "violations"));
 }
 
