@@ -426,7 +426,7 @@ u64 swprof_umaps_search(const struct swprof_umaps *m, unsigned long addr, struct
 	}
 	e = (u64)r.bp << 25 | (u64)(r.cfa + 1) << 22 | (u64)((r.bp_off >> 3) & 0x1ff) << 13 |
 	    ((r.cfa_off >> 3) & 0x1fff);
-	if (addr < (1UL << 47))
+	if (!(addr >> UMAPS_ADDR_BITS))
 		WRITE_ONCE(m->cache[addr & GENMASK(UMAPS_CACHE_BITS - 1, 0)], umaps_tag(addr) | e);
 	return e;
 }

@@ -42,8 +42,9 @@ struct swprof_umap {
  * An entry is one u64 holding the address and the rule itself, written by
  * samplers on any CPU without a lock (a reader sees an old entry or a new
  * one, never half of each):
- *   bits 63..26  address bits 9..46 (bits 0..8 are the slot; user
- *                addresses have no bit above 46)
+ *   bits 63..26  address bits 9..46 (bits 0..8 are the slot; an address
+ *                with a bit above 46, possible with 5-level paging, is never
+ *                cached)
  *   bit  25      bp rule (SWPROF_BP_*)
  *   bits 24..22  the CFA rule (SWPROF_CFA_*) + 1; 0: an empty entry
  *   bits 21..13  bp_off / 8, signed
@@ -54,6 +55,7 @@ struct swprof_umap {
  */
 #define UMAPS_CACHE_BITS	9
 #define UMAPS_TAG_SHIFT		26
+#define UMAPS_ADDR_BITS		47	/* 9 slot bits + 38 tag bits */
 
 /* A row's rule, unpacked. */
 struct swprof_urule {
@@ -112,6 +114,9 @@ static __always_inline u64 swprof_umaps_cached(const struct swprof_umaps *m, uns
 {
 	u64 e = READ_ONCE(m->cache[addr & GENMASK(UMAPS_CACHE_BITS - 1, 0)]);
 
+	/* the tag holds address bits up to 46: above (5-level paging) nothing is cached */
+	if (addr >> UMAPS_ADDR_BITS)
+		return 0;
 	return (e & GENMASK_ULL(63, UMAPS_TAG_SHIFT)) == umaps_tag(addr) ? e : 0;
 }
 
