@@ -440,7 +440,7 @@ static void save_state(struct agentd *a)
 
 static void query_done(struct agentd *a, struct job *j)
 {
-	size_t i, k;
+	size_t i;
 
 	a->query_busy = false;
 	if (j->err || !j->cmds)
@@ -457,13 +457,9 @@ static void query_done(struct agentd *a, struct job *j)
 			sw_debug("OAP command %s: not one the agent knows, ignored", c->command);
 			continue;
 		}
-		kv = calloc(c->n_args + 1, sizeof(*kv));
+		kv = job_command_args(c);
 		if (!kv)
 			return;
-		for (k = 0; k < c->n_args; k++) {
-			kv[k].key = c->args[k]->key;
-			kv[k].value = c->args[k]->value;
-		}
 		err = agent_task_parse(kv, c->n_args, &t, &update, why, sizeof(why));
 		free(kv);
 		if (err) {

@@ -580,7 +580,7 @@ static void take_tasks(struct tprof *tp, struct job *j)
 {
 	struct tp_inst *in = &tp->insts[j->tp.inst];
 	int64_t now = (int64_t)(sw_epoch_ns() / 1000000);
-	size_t i, k;
+	size_t i;
 
 	for (i = 0; j->cmds && i < j->cmds->n_commands; i++) {
 		const Skywalking__V3__Command *c = j->cmds->commands[i];
@@ -590,22 +590,16 @@ static void take_tasks(struct tprof *tp, struct job *j)
 
 		if (!c->command || strcmp(c->command, "ProfileTaskQuery"))
 			continue;	/* OAP may add commands: unknown ones are ignored */
-		kv = calloc(c->n_args + 1, sizeof(*kv));
+		kv = job_command_args(c);
 		if (!kv)
 			return;
-		for (k = 0; k < c->n_args; k++) {
-			kv[k].key = c->args[k]->key;
-			kv[k].value = c->args[k]->value;
-		}
 		ret = agent_trace_offer(in->q, kv, c->n_args, now, why, sizeof(why));
 		if (ret == -EINVAL)
 			sw_warn("trace task for %s / %s rejected: %s", in->cfg.service,
 				in->cfg.instance, why);
 		else if (ret == AGENT_TRACE_QUEUED)
-			for (k = 0; k < c->n_args; k++)
-				if (!strcmp(kv[k].key, "TaskId"))
-					sw_info("trace task %s queued for %s / %s", kv[k].value,
-						in->cfg.service, in->cfg.instance);
+			sw_info("trace task %s queued for %s / %s", oap_command_arg(c, "TaskId"),
+				in->cfg.service, in->cfg.instance);
 		free(kv);
 	}
 }

@@ -86,6 +86,18 @@ struct job *job_new(enum job_kind kind)
 	return j;
 }
 
+struct agent_kv *job_command_args(const Skywalking__V3__Command *c)
+{
+	struct agent_kv *kv = calloc(c->n_args + 1, sizeof(*kv));
+	size_t k;
+
+	for (k = 0; kv && k < c->n_args; k++) {
+		kv[k].key = c->args[k]->key;
+		kv[k].value = c->args[k]->value;
+	}
+	return kv;
+}
+
 void job_free(struct job *j)
 {
 	size_t i;

@@ -17,6 +17,7 @@
 
 #include "agent_batch.h"
 #include "agent_config.h"
+#include "agent_task.h"
 #include "oap.h"
 
 /* A process as reportProcesses and keepAlive describe it (strings owned). */
@@ -114,6 +115,8 @@ struct job {
 	} tp;
 };
 struct job *job_new(enum job_kind kind);
+/* @c's args as key/value pairs (borrowed strings; free() the array), or NULL: out of memory. */
+struct agent_kv *job_command_args(const Skywalking__V3__Command *c);
 void job_free(struct job *j);
 
 struct uplink;
